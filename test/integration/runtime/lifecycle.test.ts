@@ -1,0 +1,140 @@
+// The runtime's lifecycle through the berth-runtime CLI on the real kernel: run, create/start,
+// state, list, kill, delete, pause/resume, exec, and that nothing is left behind.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { makeBundle, type Bundle } from '../../helpers/busybox.js';
+import { cleanupDir, errorMessage, RuntimeHarness } from '../../helpers/runtime.js';
+
+describe('berth-runtime lifecycle', () => {
+  const rt = new RuntimeHarness();
+  const bundles: Bundle[] = [];
+  const bundle = (args: string[], edit?: Parameters<typeof makeBundle>[1]) => {
+    const b = makeBundle(args, edit);
+    bundles.push(b);
+    return b;
+  };
+  after(async () => {
+    await rt.cleanup();
+    for (const b of bundles) cleanupDir(b.dir);
+  });
+
+  it('run in the foreground passes stdout, stderr and the exit code through, then deletes the container', async () => {
+    const b = bundle(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const id = rt.id();
+    const r = await rt.cli(['run', '--bundle', b.dir, id]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(existsSync(rt.ctx.store.dir(id)), false);
+  });
+
+  it('create, start, state, list, kill and delete', async () => {
+    const b = bundle(['sleep', '1000']);
+    const id = rt.id();
+    const created = await rt.cli(['create', '--bundle', b.dir, '--pid-file', `${b.dir}/pid`, id]);
+    assert.equal(created.code, 0, created.stderr);
+    const state1 = JSON.parse((await rt.cli(['state', id])).stdout);
+    assert.equal(state1.status, 'created');
+    assert.equal(state1.id, id);
+    assert.equal(state1.bundle, b.dir);
+    assert.equal(Number(readFileSync(`${b.dir}/pid`, 'utf8')), state1.pid);
+    assert.ok(existsSync(`/proc/${state1.pid}`));
+
+    assert.equal((await rt.cli(['start', id])).code, 0);
+    assert.equal(JSON.parse((await rt.cli(['state', id])).stdout).status, 'running');
+    const started = await rt.cli(['start', id]);
+    assert.equal(started.code, 1);
+    assert.match(started.stderr, /cannot start an already running container/);
+
+    const list = await rt.cli(['list']);
+    assert.match(list.stdout, /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER/);
+    assert.match(list.stdout, new RegExp(`${id}\\s+${state1.pid}\\s+running\\s+${b.dir}`));
+    const listJson = JSON.parse((await rt.cli(['list', '--format', 'json'])).stdout) as Array<{ id: string }>;
+    assert.ok(listJson.some((c) => c.id === id));
+    assert.ok((await rt.cli(['list', '-q'])).stdout.split('\n').includes(id));
+
+    const running = await rt.cli(['delete', id]);
+    assert.equal(running.code, 1);
+    assert.match(running.stderr, /cannot delete container .* that is not stopped: running/);
+
+    const cgroupDirs = Object.values(rt.ctx.store.load(id).cgroupPaths);
+    assert.ok(cgroupDirs.length > 0 && cgroupDirs.every((d) => existsSync(d)));
+    assert.equal((await rt.cli(['kill', id, 'KILL'])).code, 0);
+    await waitFor(async () => JSON.parse((await rt.cli(['state', id])).stdout).status === 'stopped');
+    assert.equal((await rt.cli(['delete', id])).code, 0);
+    assert.equal(existsSync(rt.ctx.store.dir(id)), false);
+    assert.ok(cgroupDirs.every((d) => !existsSync(d)), 'cgroup directories removed');
+    const gone = await rt.cli(['state', id]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /container does not exist/);
+  });
+
+  it('run -d, exec with exit codes and env, kill --all, delete --force', async () => {
+    const b = bundle(['sleep', '1000']);
+    const id = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
+    assert.equal(JSON.parse((await rt.cli(['state', id])).stdout).status, 'running');
+    const e = await rt.cli(['exec', '--env', 'FOO=bar', id, 'sh', '-c', 'echo $FOO $(hostname); exit 5']);
+    assert.equal(e.code, 5, e.stderr);
+    assert.equal(e.stdout, 'bar berth\n');
+    const ps = JSON.parse((await rt.cli(['ps', '--format', 'json', id])).stdout) as number[];
+    assert.ok(ps.length >= 1);
+    const missing = await rt.cli(['exec', id, 'no-such-binary']);
+    assert.equal(missing.code, 1);
+    assert.match(errorMessage(missing.stderr), /exec: "no-such-binary": executable file not found in \$PATH/);
+    assert.equal((await rt.cli(['exec', '-d', id, 'sleep', '1000'])).code, 0);
+    await waitFor(async () => (JSON.parse((await rt.cli(['ps', '-f', 'json', id])).stdout) as number[]).length === 2);
+    assert.equal((await rt.cli(['kill', '--all', id, 'KILL'])).code, 0);
+    await waitFor(async () => JSON.parse((await rt.cli(['state', id])).stdout).status === 'stopped');
+    assert.equal((await rt.cli(['delete', '--force', id])).code, 0);
+
+    const id2 = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id2])).code, 0);
+    assert.equal((await rt.cli(['delete', '--force', id2])).code, 0);
+    assert.equal(existsSync(rt.ctx.store.dir(id2)), false);
+  });
+
+  it('pause and resume freeze and thaw the container', async () => {
+    const b = bundle(['sh', '-c', 'while true; do date +%s%N > /tmp/tick; usleep 10000; done'], (s) => { s.root!.readonly = false; });
+    const id = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
+    await waitFor(() => existsSync(`${b.rootfs}/tmp/tick`));
+    assert.equal((await rt.cli(['pause', id])).code, 0);
+    assert.equal(JSON.parse((await rt.cli(['state', id])).stdout).status, 'paused');
+    const frozen = readFileSync(`${b.rootfs}/tmp/tick`, 'utf8');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(readFileSync(`${b.rootfs}/tmp/tick`, 'utf8'), frozen, 'no progress while paused');
+    assert.equal((await rt.cli(['resume', id])).code, 0);
+    assert.equal(JSON.parse((await rt.cli(['state', id])).stdout).status, 'running');
+    await waitFor(() => readFileSync(`${b.rootfs}/tmp/tick`, 'utf8') !== frozen);
+    const again = await rt.cli(['resume', id]);
+    assert.match(again.stderr, /container not paused/);
+    assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
+  });
+
+  it('events --stats and update report and change cgroup limits', async () => {
+    const b = bundle(['sleep', '1000'], (s) => { s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 << 20 }, pids: { limit: 50 } }; });
+    const id = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
+    const stats = JSON.parse((await rt.cli(['events', '--stats', id])).stdout);
+    assert.equal(stats.type, 'stats');
+    assert.equal(stats.id, id);
+    assert.equal(stats.data.memory.usage.limit, 64 << 20);
+    assert.equal(stats.data.pids.limit, 50);
+    assert.ok(stats.data.pids.current >= 1);
+    const up = await rt.cli(['update', '--memory', '128m', '--pids-limit', '70', id]);
+    assert.equal(up.code, 0, up.stderr);
+    const inside = await rt.cli(['exec', id, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
+    assert.equal(inside.stdout, `${128 << 20}\n70\n`);
+    assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
+  });
+});
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
