@@ -1,7 +1,7 @@
 // Test images made offline from Debian's busybox-static: a rootfs with busybox and its applets,
 // and an OCI bundle around it.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSpec } from '../../src/runtime/spec/default.js';
@@ -33,6 +33,7 @@ export interface Bundle {
 /** A bundle in a fresh temp dir: busybox rootfs, runc's default config, no terminal, `args`. */
 export function makeBundle(args: string[] = ['true'], edit?: (spec: Spec) => void): Bundle {
   const dir = mkdtempSync(join(tmpdir(), 'berth-bundle-'));
+  chmodSync(dir, 0o755); // a container root in a user namespace must be able to reach its rootfs
   const rootfs = join(dir, 'rootfs');
   makeBusyboxRootfs(rootfs);
   const spec = defaultSpec();

@@ -34,6 +34,9 @@ export function buildCreatePlan(input: CreatePlanInput): PlanWriter {
   if (proc.terminal && !input.consoleSocket) throw invalid('process.terminal: a terminal needs --console-socket (or run -t from a terminal)');
 
   const w = new PlanWriter();
+  // Host paths, opened while we are still the host's root: a new user namespace may not reach them.
+  w.op(Op.OPEN_FIFO, str(input.fifoPath));
+  if (proc.terminal) w.op(Op.CONSOLE_CONNECT, str(input.consoleSocket!));
   writeStageZero(w, {
     namespaces,
     uidMappings: spec.linux?.uidMappings,
@@ -43,8 +46,6 @@ export function buildCreatePlan(input: CreatePlanInput): PlanWriter {
   });
   w.op(Op.SETSID);
   if (isNew('user')) w.op(Op.BECOME_ROOT);
-  if (proc.terminal) w.op(Op.CONSOLE_CONNECT, str(input.consoleSocket!));
-  w.op(Op.OPEN_FIFO, str(input.fifoPath));
 
   writeRootfs(w, { spec, bundle: input.bundle, rootfs: input.rootfs, cgroupMounts: input.cgroupMounts, newUserNs: isNew('user'), newCgroupNs: isNew('cgroup') });
   const hooks = spec.hooks ?? {};

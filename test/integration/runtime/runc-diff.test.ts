@@ -44,17 +44,18 @@ describe('berth-runtime matches runc', { skip: haveCommand('runc') ? false : 'ru
     return r.stdout.split('\n').filter(Boolean);
   }
 
-  async function both(edit: (s: Spec, id: string) => void): Promise<[Result, Result]> {
+  // `edit` runs once per runtime on the same spec, so it must set values, not append them.
+  async function both(edit: (s: Spec, id: string) => void, flags: string[] = []): Promise<[Result, Result]> {
     const b = makeBundle(['sh', '-c', PROBE], (s) => { s.root!.readonly = false; });
     bundles.push(b);
     const berthId = rt.id('diff-b');
     const runcId = rt.id('diff-r');
     edit(b.spec, berthId);
     b.save();
-    const berth = await rt.cli(['run', '--bundle', b.dir, berthId]);
+    const berth = await rt.cli(['run', ...flags, '--bundle', b.dir, berthId]);
     edit(b.spec, runcId);
     b.save();
-    const runc = await runCommand('runc', ['--root', runcRoot, 'run', '--bundle', b.dir, runcId]);
+    const runc = await runCommand('runc', ['--root', runcRoot, 'run', ...flags, '--bundle', b.dir, runcId]);
     return [berth, runc];
   }
 
@@ -92,8 +93,21 @@ describe('berth-runtime matches runc', { skip: haveCommand('runc') ? false : 'ru
         architectures: ['SCMP_ARCH_X86_64'],
         syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
       };
-      s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
+      s.mounts = [...s.mounts!.filter((m) => m.destination !== '/tmp'), { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] }];
     }));
+  });
+
+  it('new user and cgroup namespaces with id mappings', async () => {
+    same(await both((s, id) => {
+      s.linux!.cgroupsPath = `/berth-diff/${id}`;
+      s.linux!.namespaces = [...s.linux!.namespaces!.filter((n) => n.type !== 'user' && n.type !== 'cgroup'), { type: 'user' }, { type: 'cgroup' }];
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }));
+  });
+
+  it('--no-pivot', async () => {
+    same(await both((s, id) => { s.linux!.cgroupsPath = `/berth-diff/${id}`; }, ['--no-pivot']));
   });
 
   it('cgroup limits read from outside while the container runs', async () => {
