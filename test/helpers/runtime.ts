@@ -30,7 +30,7 @@ export class RuntimeHarness {
   }
 
   /** Runs berth-runtime with this harness's --root. */
-  cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  cli(args: string[], opts: { input?: string; timeoutMs?: number; extraFds?: number[] } = {}): Promise<Result> {
     return runCommand(process.execPath, [RUNTIME_BIN, '--root', this.root, ...args], opts);
   }
 
@@ -44,12 +44,12 @@ export class RuntimeHarness {
  * Runs a command and collects its output. stdout and stderr go to files, not pipes: a detached
  * container inherits them and would keep a pipe open long after the command itself exits.
  */
-export function runCommand(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function runCommand(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; extraFds?: number[] } = {}): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
   const out = openSync(join(dir, 'out'), 'w+');
   const err = openSync(join(dir, 'err'), 'w+');
   return new Promise<Result>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', out, err] });
+    const child = spawn(cmd, args, { stdio: ['pipe', out, err, ...(opts.extraFds ?? [])] });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {

@@ -2,7 +2,7 @@
 // state, list, kill, delete, pause/resume, exec, and that nothing is left behind.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
 import { cleanupDir, errorMessage, RuntimeHarness } from '../../helpers/runtime.js';
 
@@ -111,6 +111,44 @@ describe('berth-runtime lifecycle', () => {
     const again = await rt.cli(['resume', id]);
     assert.match(again.stderr, /container not paused/);
     assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
+  });
+
+  it('runs the init from a sealed memfd, never from the binary on disk', async () => {
+    const b = bundle(['true']);
+    const id = rt.id();
+    assert.equal((await rt.cli(['create', '--bundle', b.dir, id])).code, 0);
+    const { pid } = JSON.parse((await rt.cli(['state', id])).stdout);
+    // Until start, the container process is still the init: it must not be the on-disk file.
+    assert.match(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:berth-init/);
+    assert.equal((await rt.cli(['delete', id])).code, 0, 'a created container is deleted without --force');
+  });
+
+  it('--preserve-fds passes extra fds through and closes every other inherited fd', async () => {
+    const b = bundle(['sh', '-c', 'cat <&3; ls /proc/self/fd | tr "\\n" " "']);
+    const file = `${b.dir}/passed.txt`;
+    writeFileSync(file, 'through fd 3\n');
+    const fd = openSync(file, 'r');
+    try {
+      const r = await rt.cli(['run', '--preserve-fds', '1', '--bundle', b.dir, rt.id()], { extraFds: [fd] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'through fd 3\n0 1 2 3 4 ');
+    } finally {
+      closeSync(fd);
+    }
+    const fd2 = openSync(file, 'r');
+    try {
+      const r = await rt.cli(['run', '--bundle', b.dir, rt.id()], { extraFds: [fd2] });
+      assert.equal(r.stdout.split('\n').at(-1), '0 1 2 3 ', 'without --preserve-fds the fd is not passed');
+    } finally {
+      closeSync(fd2);
+    }
+  });
+
+  it('--no-pivot runs the container with a moved root', async () => {
+    const b = bundle(['sh', '-c', 'echo "$(hostname) $(ls /bin/busybox)"']);
+    const r = await rt.cli(['run', '--no-pivot', '--bundle', b.dir, rt.id()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'berth /bin/busybox\n');
   });
 
   it('events --stats and update report and change cgroup limits', async () => {

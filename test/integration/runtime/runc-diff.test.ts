@@ -23,6 +23,8 @@ const PROBE = [
   'mkdir /tmp/probe-dir 2>/dev/null && rmdir /tmp/probe-dir; echo "mkdir=$?"',
   'ls -l /dev | awk \'{print $1, $5, $6, $NF}\' | sort',
   'echo "cwd=$(pwd) umask=$(umask)"',
+  'echo "fds=$(ls /proc/self/fd | tr "\\n" " ")"',
+  'echo "oom=$(cat /proc/self/oom_score_adj) domain=$(domainname) forward=$(cat /proc/sys/net/ipv4/ip_forward)"',
   'echo to-stderr >&2',
   'exit 7',
 ].join('\n');
@@ -80,6 +82,8 @@ describe('berth-runtime matches runc', { skip: haveCommand('runc') ? false : 'ru
       const caps = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_RAW', 'CAP_SETUID', 'CAP_SETGID'];
       s.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: ['CAP_KILL'] };
       s.hostname = 'diffhost';
+      s.domainname = 'diffdomain';
+      s.process!.oomScoreAdj = 100;
     }));
   });
 
@@ -93,6 +97,8 @@ describe('berth-runtime matches runc', { skip: haveCommand('runc') ? false : 'ru
         architectures: ['SCMP_ARCH_X86_64'],
         syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
       };
+      s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+      s.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }];
       s.mounts = [...s.mounts!.filter((m) => m.destination !== '/tmp'), { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] }];
     }));
   });
