@@ -57,6 +57,12 @@ int op_clone(struct ctx *c, struct reader *r) {
   const char *setgroups = rd_str(r);
   if (r->bad) return 0;
 
+  /* CLONE_NEWTIME shares its bit with the exit signal in clone(2): only unshare can ask for it,
+   * and it takes effect for the children we create next. */
+  if (flags & CLONE_NEWTIME) {
+    if (unshare(CLONE_NEWTIME) < 0) return fail(c, "unshare time namespace");
+    flags &= ~(uint64_t)CLONE_NEWTIME;
+  }
   int go[2];
   if (pipe2(go, O_CLOEXEC) < 0) return fail(c, "pipe");
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);

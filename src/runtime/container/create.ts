@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
 import { boundingCapabilities, procStat } from '../../sys/proc.js';
 import { type CgroupManager, openCgroupManager } from '../cgroups/manager.js';
+import { v2DeviceRulesUnsupported } from '../cgroups/devices.js';
 import { launch, type Launch, type LaunchOptions } from '../launch.js';
 import { buildCreatePlan } from '../plan/create-plan.js';
 import type { CgroupMountSource } from '../plan/rootfs.js';
@@ -45,7 +46,11 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   let pid = 0;
   try {
     cgroups = openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
-    await cgroups.create(withDefaultDevices(spec));
+    const resources = withDefaultDevices(spec);
+    await cgroups.create(resources);
+    // Device rules on v2 need an eBPF program we cannot load yet: say so rather than pretend.
+    const unenforced = cgroups.version === 2 ? v2DeviceRulesUnsupported(resources) : undefined;
+    if (unenforced) ctx.warn?.(unenforced);
     const record: ContainerRecord = {
       id,
       pid: 0,

@@ -95,6 +95,19 @@ describe('berth-runtime lifecycle', () => {
     assert.equal(existsSync(rt.ctx.store.dir(id2)), false);
   });
 
+  it('exec -p takes a whole process.json, and a new time namespace works', async () => {
+    const b = bundle(['sleep', '1000'], (s) => { s.linux!.namespaces!.push({ type: 'time' }); });
+    const id = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
+    const proc = { ...b.spec.process!, args: ['sh', '-c', 'echo "$GREETING $(id -u):$(id -g) $(pwd)"'], env: ['GREETING=hi', 'PATH=/bin'], cwd: '/tmp', user: { uid: 7, gid: 8 } };
+    writeFileSync(`${b.dir}/process.json`, JSON.stringify(proc));
+    const r = await rt.cli(['exec', '-p', `${b.dir}/process.json`, id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hi 7:8 /tmp\n');
+    assert.notEqual(readlinkSync(`/proc/${JSON.parse((await rt.cli(['state', id])).stdout).pid}/ns/time`), readlinkSync('/proc/self/ns/time'));
+    assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
+  });
+
   it('pause and resume freeze and thaw the container', async () => {
     const b = bundle(['sh', '-c', 'while true; do date +%s%N > /tmp/tick; usleep 10000; done'], (s) => { s.root!.readonly = false; });
     const id = rt.id();
@@ -165,6 +178,12 @@ describe('berth-runtime lifecycle', () => {
     assert.equal(up.code, 0, up.stderr);
     const inside = await rt.cli(['exec', id, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max']);
     assert.equal(inside.stdout, `${128 << 20}\n70\n`);
+    const events = rt.cli(['events', '--interval', '50ms', id]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await rt.cli(['kill', id, 'KILL'])).code, 0);
+    const lines = (await events).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.length >= 2, `a stats event per interval until the container stops: ${lines.length}`);
+    assert.ok(lines.every((e) => e.type === 'stats' && e.id === id));
     assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
   });
 });
