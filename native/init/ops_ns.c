@@ -33,6 +33,23 @@ static int write_proc(struct ctx *c, pid_t pid, const char *name, const char *co
   return write_file(path, content) < 0 ? fail(c, "write %s", path) : 0;
 }
 
+/* The pid file appears whole or not at all (temp file + rename): a shim or runc caller reads it as
+ * soon as stage 0 has exited. */
+static int write_pid_file(struct ctx *c, const char *path, pid_t pid) {
+  char tmp[4096], text[32];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return fail(c, "pid file %s", path);
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(c, "create pid file %s", tmp);
+  int n = snprintf(text, sizeof text, "%d", pid);
+  int rc = write_all(fd, text, (size_t)n);
+  close(fd);
+  if (rc < 0 || rename(tmp, path) < 0) return fail(c, "write pid file %s", path);
+  return 0;
+}
+
 /* Stage 0 waits for the container and exits with its status, so `run` in the foreground can
  * report the exit code the way runc does. Signals are forwarded by the runtime, not here. */
 static void wait_and_exit(pid_t pid) {
@@ -55,6 +72,7 @@ int op_clone(struct ctx *c, struct reader *r) {
   const char *uid_map = rd_str(r);
   const char *gid_map = rd_str(r);
   const char *setgroups = rd_str(r);
+  const char *pid_file = rd_str(r);
   if (r->bad) return 0;
 
   /* CLONE_NEWTIME shares its bit with the exit signal in clone(2): only unshare can ask for it,
@@ -81,6 +99,7 @@ int op_clone(struct ctx *c, struct reader *r) {
   if (*setgroups) rc = write_proc(c, pid, "setgroups", setgroups);
   if (rc == 0 && *uid_map) rc = write_proc(c, pid, "uid_map", uid_map);
   if (rc == 0 && *gid_map) rc = write_proc(c, pid, "gid_map", gid_map);
+  if (rc == 0 && *pid_file) rc = write_pid_file(c, pid_file, pid);
   uint32_t pid32 = (uint32_t)pid;
   if (rc == 0 && send_msg(c->sync_fd, MSG_PID, &pid32, sizeof pid32) < 0) rc = fail(c, "report pid");
   if (rc < 0) {

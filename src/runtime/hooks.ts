@@ -24,7 +24,8 @@ function runHook(hook: Hook, state: State, label: string): Promise<void> {
     let timedOut = false;
     if (timer) timer.unref();
     child.on('error', (err) => reject(new BerthError('FAILED_PRECONDITION', `hook ${label} (${hook.path}): ${err.message}`)));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the hook's stderr is fully read by then.
+    child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       timedOut = signal === 'SIGKILL' && hook.timeout !== undefined;
       if (code === 0) return resolve();

@@ -1,6 +1,6 @@
 // Starts native/init with a plan and holds the conversation with it: the container's pid, hook
 // points, ready, errors. No Node process is started per container: only the small C init.
-import { spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,15 @@ export interface LaunchOptions {
   preserveFds?: number;
   /** Called at a hook point with the hook point number; resolves to the state JSON for in-container hooks. */
   onHooks?: (point: number) => Promise<Buffer>;
+  /** Runs the init through another program (the shim), given the init's own command line. */
+  wrap?: (init: Command) => Command;
+  /** Called right after the spawn, so a caller can read the spawned program's own output. */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+export interface Command {
+  file: string;
+  args: string[];
 }
 
 export interface Launch {
@@ -38,14 +47,19 @@ export interface Launch {
   exit: Promise<number>;
   /** Stops listening (after ready, for a detached create). */
   detach(): void;
+  /** The spawned process: the init's stage 0, or the wrapper. */
+  child: ChildProcess;
 }
 
 export function launch(opts: LaunchOptions): Launch {
   const preserved = opts.preserveFds ?? 0;
   const syncFd = 3 + preserved;
   const stdio: StdioOptions = [...opts.stdio.slice(0, 3), ...Array.from({ length: preserved }, (_, i) => 3 + i), 'pipe'];
-  const child = spawn(initBinaryPath(), [String(syncFd)], { stdio });
+  const init: Command = { file: initBinaryPath(), args: [String(syncFd)] };
+  const cmd = opts.wrap ? opts.wrap(init) : init;
+  const child = spawn(cmd.file, cmd.args, { stdio });
   const sock = child.stdio[syncFd] as Duplex;
+  opts.onSpawn?.(child);
 
   let resolvePid!: (pid: number) => void, resolveReady!: () => void, resolveFinished!: () => void;
   let rejectAll!: (err: Error) => void;
@@ -59,6 +73,7 @@ export function launch(opts: LaunchOptions): Launch {
   for (const p of [pid, ready, finished]) p.catch(() => {});
 
   let sawError = false;
+  let gotPid = false;
   let buf = Buffer.alloc(0);
   sock.on('data', (chunk: Buffer) => {
     buf = Buffer.concat([buf, chunk]);
@@ -68,7 +83,10 @@ export function launch(opts: LaunchOptions): Launch {
       if (buf.length < 8 + len) break;
       const payload = buf.subarray(8, 8 + len);
       buf = buf.subarray(8 + len);
-      if (type === Msg.PID) resolvePid(payload.readUInt32LE(0));
+      if (type === Msg.PID) {
+        gotPid = true;
+        resolvePid(payload.readUInt32LE(0));
+      }
       else if (type === Msg.READY) resolveReady();
       else if (type === Msg.ERROR) {
         sawError = true;
@@ -77,15 +95,15 @@ export function launch(opts: LaunchOptions): Launch {
     }
   });
   sock.on('error', () => {});
+  // The init closed the socket without an error: it exec'd the process.
   sock.on('close', () => {
-    if (sawError) return;
-    resolveFinished();
-    // The init closed the socket without an error: it exec'd (or stage 0 died early).
-    child.once('exit', (code) => {
-      if (code !== 0 && code !== null) fail(new BerthError('INTERNAL', `berth-init exited with status ${code} before the container started`));
-    });
+    if (!sawError) resolveFinished();
   });
-  child.on('error', (err) => fail(new BerthError('UNAVAILABLE', `cannot start berth-init: ${err.message}`)));
+  child.on('error', (err) => fail(new BerthError('UNAVAILABLE', `cannot start ${cmd.file}: ${err.message}`)));
+  // Stage 0 (or the wrapper) is gone: without a pid by then, it never got as far as the container.
+  child.on('close', (code, signal) => {
+    if (!gotPid) fail(new BerthError('INTERNAL', `${cmd.file} exited (${signal ?? `status ${code}`}) before starting the container`));
+  });
 
   function handleHooks(point: number): void {
     const reply = opts.onHooks ? opts.onHooks(point) : Promise.resolve(Buffer.alloc(0));
@@ -106,6 +124,7 @@ export function launch(opts: LaunchOptions): Launch {
       sock.destroy();
       child.unref();
     },
+    child,
   };
 }
 

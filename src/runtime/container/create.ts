@@ -1,12 +1,12 @@
 // `create`: check the bundle, claim the id, make the cgroups, launch the init with the plan, run
 // the runtime-side hooks, and leave the container waiting for `start`. On any failure nothing is
 // left behind: no cgroup, no process, no state directory.
-import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BerthError } from '../../common/errors.js';
 import { boundingCapabilities, procStat } from '../../sys/proc.js';
 import { type CgroupManager, openCgroupManager } from '../cgroups/manager.js';
 import { v2DeviceRulesUnsupported } from '../cgroups/devices.js';
-import { launch, type Launch, type LaunchOptions } from '../launch.js';
+import { type Command, launch, type Launch, type LaunchOptions } from '../launch.js';
 import { buildCreatePlan } from '../plan/create-plan.js';
 import type { CgroupMountSource } from '../plan/rootfs.js';
 import { compileSeccomp } from '../seccomp/compile.js';
@@ -24,6 +24,9 @@ export interface CreateOptions {
   noPivot?: boolean;
   preserveFds?: number;
   stdio?: LaunchOptions['stdio'];
+  /** Launch the init through another program (berth-shim); it learns the container's cgroups. */
+  wrap?: (init: Command, cgroupPaths: Record<string, string>) => Command;
+  onSpawn?: LaunchOptions['onSpawn'];
   /** Keep the init's stage 0 as the container's waiting parent (foreground `run`). */
   wait?: boolean;
 }
@@ -71,6 +74,7 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       cgroupProcs: cgroups.procsFiles(),
       cgroupMounts: cgroupMountSources(cgroups.paths()),
       consoleSocket: opts.consoleSocket,
+      pidFile: opts.pidFile ? resolve(opts.pidFile) : undefined,
       noPivot: opts.noPivot ?? false,
       preserveFds: opts.preserveFds ?? 0,
       wait: opts.wait ?? false,
@@ -82,6 +86,8 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       plan,
       stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'],
       preserveFds: opts.preserveFds,
+      wrap: opts.wrap ? (init) => opts.wrap!(init, cgroups!.paths()) : undefined,
+      onSpawn: opts.onSpawn,
       onHooks: async () => {
         await runHooks(spec.hooks?.prestart, stateFor('creating'), 'prestart');
         await runHooks(spec.hooks?.createRuntime, stateFor('creating'), 'createRuntime');
@@ -93,7 +99,6 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
     record.pidStartTime = procStat(pid)?.startTime ?? 0;
     await Promise.race([l.ready, l.finished.then(() => { throw new BerthError('INTERNAL', 'container init ended before it was ready'); })]);
     ctx.store.save(record);
-    if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
     return { record, launch: l };
   } catch (err) {
     if (pid > 0) {

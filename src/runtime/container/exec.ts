@@ -1,5 +1,5 @@
 // `exec`: start another process inside a running container, with the container's seccomp profile.
-import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { precondition } from '../../common/errors.js';
 import { boundingCapabilities } from '../../sys/proc.js';
 import { launch, type LaunchOptions } from '../launch.js';
@@ -16,6 +16,8 @@ export interface ExecOptions {
   detach?: boolean;
   preserveFds?: number;
   stdio?: LaunchOptions['stdio'];
+  wrap?: LaunchOptions['wrap'];
+  onSpawn?: LaunchOptions['onSpawn'];
 }
 
 export interface Execed {
@@ -38,13 +40,13 @@ export async function execProcess(ctx: RuntimeContext, id: string, opts: ExecOpt
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds ?? 0,
     wait: !opts.detach,
+    pidFile: opts.pidFile ? resolve(opts.pidFile) : undefined,
     seccomp: seccompProfile ? compileSeccomp(seccompProfile) : undefined,
     hostCaps: boundingCapabilities(),
   }).finish();
-  const l = launch({ plan, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds });
+  const l = launch({ plan, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds, wrap: opts.wrap, onSpawn: opts.onSpawn });
   const pid = await l.pid;
   await l.ready;
-  if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
   // Errors between ready and exec (dropping privileges, exec itself) still arrive on the socket.
   await l.finished;
   return { pid, exit: opts.detach ? Promise.resolve(0) : l.exit };

@@ -13,6 +13,7 @@ export interface CreatePlanInput {
   bundle: string;
   rootfs: string;
   fifoPath: string;
+  pidFile?: string;
   cgroupProcs: readonly string[];
   cgroupMounts: readonly CgroupMountSource[];
   consoleSocket?: string;
@@ -43,6 +44,7 @@ export function buildCreatePlan(input: CreatePlanInput): PlanWriter {
     gidMappings: spec.linux?.gidMappings,
     cgroupProcs: input.cgroupProcs,
     wait: input.wait,
+    pidFile: input.pidFile,
   });
   w.op(Op.SETSID);
   if (isNew('user')) w.op(Op.BECOME_ROOT);

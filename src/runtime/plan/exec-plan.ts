@@ -17,6 +17,7 @@ export interface ExecPlanInput {
   consoleSocket?: string;
   preserveFds: number;
   wait: boolean;
+  pidFile?: string;
   seccomp?: CompiledSeccomp;
   hostCaps: bigint;
 }
@@ -29,7 +30,7 @@ export function buildExecPlan(input: ExecPlanInput): PlanWriter {
   const namespaces = input.namespaces.map((n) => ({ type: n.type, path: `/proc/${input.containerPid}/ns/${procNsName[n.type]}` }));
   // The console socket is a host path: connect before entering the container's mount namespace.
   if (proc.terminal) w.op(Op.CONSOLE_CONNECT, str(input.consoleSocket!));
-  writeStageZero(w, { namespaces, cgroupProcs: input.cgroupProcs, wait: input.wait });
+  writeStageZero(w, { namespaces, cgroupProcs: input.cgroupProcs, wait: input.wait, pidFile: input.pidFile });
   w.op(Op.SETSID);
   if (input.namespaces.some((n) => n.type === 'user')) w.op(Op.BECOME_ROOT);
   if (proc.terminal) {

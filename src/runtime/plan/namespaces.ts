@@ -20,6 +20,8 @@ export interface StageZero {
   gidMappings?: readonly IdMapping[];
   cgroupProcs: readonly string[];
   wait: boolean;
+  /** Stage 0 writes the container's host pid here (atomically) before it reports or exits. */
+  pidFile?: string;
 }
 
 export function writeStageZero(w: PlanWriter, s: StageZero): void {
@@ -39,6 +41,7 @@ export function writeStageZero(w: PlanWriter, s: StageZero): void {
     str(newUser ? idMap(s.uidMappings, 'linux.uidMappings') : ''),
     str(newUser ? idMap(s.gidMappings, 'linux.gidMappings') : ''),
     str(''),
+    str(s.pidFile ?? ''),
   );
 }
 

@@ -1,0 +1,79 @@
+// Starting a berth-shim: its command line, and the one report line it prints when the launcher
+// it ran has finished ("ok SHIMPID PID" or "error TEXT").
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../../common/errors.js';
+
+export interface Command {
+  file: string;
+  args: string[];
+}
+
+export interface ShimOptions {
+  id: string;
+  /** The task directory: the shim's socket, exit file and console socket live here. */
+  dir: string;
+  pidFile: string;
+  log?: { path: string; maxSize?: number; maxFiles?: number };
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  terminal?: boolean;
+  /** memory.oom_control (v1) or memory.events (v2) of the container's cgroup. */
+  oomFile?: string;
+  /** Fds the launcher must inherit at the same number (the init's sync socket). */
+  passFds?: number[];
+}
+
+export interface ShimReport {
+  shimPid: number;
+  pid: number;
+}
+
+export function shimBinaryPath(): string {
+  const fromEnv = process.env.BERTH_SHIM;
+  if (fromEnv) return fromEnv;
+  const path = fileURLToPath(new URL('../../../../native/build/berth-shim', import.meta.url));
+  if (!existsSync(path)) throw new BerthError('UNAVAILABLE', `berth-shim not found at ${path}: run npm ci (it builds native/)`);
+  return path;
+}
+
+/** The shim's command line around `launcher`. */
+export function shimCommand(opts: ShimOptions, launcher: Command): Command {
+  const args = ['--id', opts.id, '--dir', opts.dir, '--pid-file', opts.pidFile];
+  if (opts.log) {
+    args.push('--log', opts.log.path);
+    if (opts.log.maxSize !== undefined) args.push('--log-max-size', String(opts.log.maxSize));
+    if (opts.log.maxFiles !== undefined) args.push('--log-max-files', String(opts.log.maxFiles));
+  }
+  if (opts.stdin) args.push('--stdin');
+  if (opts.stdinOnce) args.push('--stdin-once');
+  if (opts.terminal) args.push('--terminal');
+  if (opts.oomFile) args.push('--oom-file', opts.oomFile);
+  for (const fd of opts.passFds ?? []) args.push('--pass-fd', String(fd));
+  return { file: shimBinaryPath(), args: [...args, '--', launcher.file, ...launcher.args] };
+}
+
+/** Reads the report line from a shim spawned with stdout as a pipe. */
+export function readShimReport(child: ChildProcess): Promise<ShimReport> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new BerthError('UNAVAILABLE', `cannot start berth-shim: ${e.message}`)));
+    child.on('close', (code) => {
+      const line = out.split('\n')[0] ?? '';
+      const ok = /^ok (\d+) (\d+)$/.exec(line);
+      if (code === 0 && ok) return resolve({ shimPid: Number(ok[1]), pid: Number(ok[2]) });
+      if (line.startsWith('error ')) return reject(new BerthError('FAILED_PRECONDITION', line.slice(6)));
+      reject(new BerthError('INTERNAL', `berth-shim exited with status ${code}${err ? `: ${err.trim()}` : ''}`));
+    });
+  });
+}
+
+/** Spawns a shim around a launcher and waits for its report. */
+export function startShim(opts: ShimOptions, launcher: Command): Promise<ShimReport> {
+  const cmd = shimCommand(opts, launcher);
+  return readShimReport(spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
