@@ -1,20 +1,15 @@
 // Starts native/init with a plan and holds the conversation with it: the container's pid, hook
 // points, ready, errors. No Node process is started per container: only the small C init.
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 import { Msg } from './plan/opcodes.js';
+import { nativeBinaryPath } from '../sys/native.js';
 
 /** The init binary: $BERTH_INIT, or native/build/berth-init of this checkout. */
 export function initBinaryPath(): string {
-  const fromEnv = process.env.BERTH_INIT;
-  if (fromEnv) return fromEnv;
-  const path = fileURLToPath(new URL('../../../native/build/berth-init', import.meta.url));
-  if (!existsSync(path)) throw new BerthError('UNAVAILABLE', `berth-init not found at ${path}: run npm ci (it builds native/)`);
-  return path;
+  return nativeBinaryPath('berth-init', 'BERTH_INIT');
 }
 
 export interface LaunchOptions {

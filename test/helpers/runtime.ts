@@ -99,3 +99,12 @@ export function removeCgroupDir(relative: string): void {
     // not there
   }
 }
+
+/** Polls `cond` every 20 ms until it holds, failing after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -6,8 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
-import { cleanupDir, RECVTTY_BIN, RuntimeHarness } from '../../helpers/runtime.js';
-import { waitFor } from './lifecycle.test.js';
+import { cleanupDir, RECVTTY_BIN, RuntimeHarness, waitFor } from '../../helpers/runtime.js';
 
 describe('berth-runtime hooks and terminals', () => {
   const rt = new RuntimeHarness();
@@ -18,6 +17,18 @@ describe('berth-runtime hooks and terminals', () => {
     for (const b of bundles) cleanupDir(b.dir);
     for (const d of dirs) cleanupDir(d);
   });
+
+  /** A console-socket receiver (native/build/recvtty) and what it has printed so far. */
+  function startRecvtty() {
+    const sockDir = mkdtempSync(join(tmpdir(), 'berth-console-'));
+    dirs.push(sockDir);
+    const sock = join(sockDir, 'console.sock');
+    const recv = spawn(RECVTTY_BIN, [sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    recv.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<void>((res) => recv.on('exit', () => res()));
+    return { sock, recv, done, seen: () => out };
+  }
 
   it('runs every hook at its point with the state on stdin', async () => {
     const out = mkdtempSync(join(tmpdir(), 'berth-hooks-'));
@@ -67,20 +78,14 @@ describe('berth-runtime hooks and terminals', () => {
     bundles.push(b);
     const id = rt.id('tty');
     assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
-    const sockDir = mkdtempSync(join(tmpdir(), 'berth-console-'));
-    dirs.push(sockDir);
-    const sock = join(sockDir, 'console.sock');
-    const recv = spawn(RECVTTY_BIN, [sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    recv.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    const done = new Promise<void>((res) => recv.on('exit', () => res()));
+    const { sock, recv, done, seen } = startRecvtty();
     try {
       await waitFor(() => existsSync(sock));
       const e = await rt.cli(['exec', '-t', '--console-socket', sock, id, 'sh', '-c', 'tty; test -t 0 && echo interactive; exit 2']);
       assert.equal(e.code, 2, e.stderr);
       await done;
-      assert.match(seen, /\/dev\/pts\/\d+/);
-      assert.match(seen, /interactive/);
+      assert.match(seen(), /\/dev\/pts\/\d+/);
+      assert.match(seen(), /interactive/);
     } finally {
       recv.kill();
     }
@@ -90,13 +95,7 @@ describe('berth-runtime hooks and terminals', () => {
   it('create with terminal:true hands the container a pty on the console socket', async () => {
     const b = makeBundle(['sh', '-c', 'tty; echo tty-ok'], (s) => { s.process!.terminal = true; });
     bundles.push(b);
-    const sockDir = mkdtempSync(join(tmpdir(), 'berth-console-'));
-    dirs.push(sockDir);
-    const sock = join(sockDir, 'console.sock');
-    const recv = spawn(RECVTTY_BIN, [sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    recv.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    const done = new Promise<void>((res) => recv.on('exit', () => res()));
+    const { sock, recv, done, seen } = startRecvtty();
     const id = rt.id('ttyc');
     try {
       await waitFor(() => existsSync(sock));
@@ -104,8 +103,8 @@ describe('berth-runtime hooks and terminals', () => {
       assert.equal(c.code, 0, c.stderr);
       assert.equal((await rt.cli(['start', id])).code, 0);
       await done;
-      assert.match(seen, /\/dev\/pts\/0/);
-      assert.match(seen, /tty-ok/);
+      assert.match(seen(), /\/dev\/pts\/0/);
+      assert.match(seen(), /tty-ok/);
     } finally {
       recv.kill();
     }

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
-import { cleanupDir, errorMessage, RuntimeHarness } from '../../helpers/runtime.js';
+import { cleanupDir, errorMessage, RuntimeHarness, waitFor } from '../../helpers/runtime.js';
 
 describe('berth-runtime lifecycle', () => {
   const rt = new RuntimeHarness();
@@ -187,11 +187,3 @@ describe('berth-runtime lifecycle', () => {
     assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
   });
 });
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
