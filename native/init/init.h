@@ -47,6 +47,7 @@ enum opcode {
   OP_WAIT_START = 32,
   OP_EXEC = 33,
   OP_RESOLVE_EXEC = 34,
+  OP_OPEN_PID_DIR = 35,
   OP_MAX
 };
 
@@ -82,6 +83,7 @@ struct ctx {
   int root_fd;         /* O_PATH fd of the container rootfs (before pivot) */
   int fifo_fd;         /* O_PATH fd of the exec fifo */
   int console_fd;      /* connected console socket */
+  int pid_dir_fd;      /* the pid file's directory, opened before any namespace is joined */
   char *state;         /* the state JSON received with the last ACK, NUL-terminated */
   size_t state_len;
   char exec_path[4096]; /* argv[0] resolved by OP_RESOLVE_EXEC */
@@ -134,6 +136,7 @@ int op_chdir(struct ctx *c, struct reader *r);
 int op_umask(struct ctx *c, struct reader *r);
 int op_exec(struct ctx *c, struct reader *r);
 int op_resolve_exec(struct ctx *c, struct reader *r);
+int op_open_pid_dir(struct ctx *c, struct reader *r);
 
 /* ops_security.c */
 int op_no_new_privs(struct ctx *c, struct reader *r);

@@ -46,6 +46,7 @@ static const op_fn ops[OP_MAX] = {
   [OP_WAIT_START] = op_wait_start,
   [OP_EXEC] = op_exec,
   [OP_RESOLVE_EXEC] = op_resolve_exec,
+  [OP_OPEN_PID_DIR] = op_open_pid_dir,
 };
 
 static int run_plan(struct ctx *c, const uint8_t *plan, uint32_t len) {
@@ -81,7 +82,7 @@ int main(int argc, char **argv, char **envp) {
     perror("berth-init: sealing the init binary");
     return 1;
   }
-  struct ctx c = { .sync_fd = atoi(argv[1]), .root_fd = -1, .fifo_fd = -1, .console_fd = -1 };
+  struct ctx c = { .sync_fd = atoi(argv[1]), .root_fd = -1, .fifo_fd = -1, .console_fd = -1, .pid_dir_fd = -1 };
 
   uint32_t type = 0, len = 0;
   char *plan = NULL;

@@ -33,20 +33,30 @@ static int write_proc(struct ctx *c, pid_t pid, const char *name, const char *co
   return write_file(path, content) < 0 ? fail(c, "write %s", path) : 0;
 }
 
+/* The pid file's directory is a host path: it is opened before stage 0 joins a mount namespace
+ * (exec joins the container's), and the file is then written relative to it. */
+int op_open_pid_dir(struct ctx *c, struct reader *r) {
+  const char *dir = rd_str(r);
+  if (r->bad) return 0;
+  c->pid_dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return c->pid_dir_fd < 0 ? fail(c, "open pid file directory %s", dir) : 0;
+}
+
 /* The pid file appears whole or not at all (temp file + rename): a shim or runc caller reads it as
- * soon as stage 0 has exited. */
-static int write_pid_file(struct ctx *c, const char *path, pid_t pid) {
+ * soon as stage 0 has exited. `name` is relative to the directory OP_OPEN_PID_DIR opened. */
+static int write_pid_file(struct ctx *c, const char *name, pid_t pid) {
   char tmp[4096], text[32];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", name) >= sizeof tmp) {
     errno = ENAMETOOLONG;
-    return fail(c, "pid file %s", path);
+    return fail(c, "pid file %s", name);
   }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int dir = c->pid_dir_fd >= 0 ? c->pid_dir_fd : AT_FDCWD;
+  int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fail(c, "create pid file %s", tmp);
   int n = snprintf(text, sizeof text, "%d", pid);
   int rc = write_all(fd, text, (size_t)n);
   close(fd);
-  if (rc < 0 || rename(tmp, path) < 0) return fail(c, "write pid file %s", path);
+  if (rc < 0 || renameat(dir, tmp, dir, name) < 0) return fail(c, "write pid file %s", name);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // Stage 0 of a launch: join the cgroup, join namespaces given by path, then fork the container
 // process into the namespaces it creates.
+import { basename, dirname } from 'node:path';
 import { invalid } from '../../common/errors.js';
 import type { IdMapping, Namespace, NamespaceType } from '../spec/types.js';
 import { CloneFlag, CloneMode, Op } from './opcodes.js';
@@ -25,6 +26,8 @@ export interface StageZero {
 }
 
 export function writeStageZero(w: PlanWriter, s: StageZero): void {
+  // The pid file is a host path: its directory is opened before any namespace is joined.
+  if (s.pidFile) w.op(Op.OPEN_PID_DIR, str(dirname(s.pidFile)));
   for (const procs of s.cgroupProcs) w.op(Op.JOIN_CGROUP, str(procs));
   const joined = s.namespaces.filter((n) => n.path);
   for (const type of JOIN_ORDER) {
@@ -41,7 +44,7 @@ export function writeStageZero(w: PlanWriter, s: StageZero): void {
     str(newUser ? idMap(s.uidMappings, 'linux.uidMappings') : ''),
     str(newUser ? idMap(s.gidMappings, 'linux.gidMappings') : ''),
     str(''),
-    str(s.pidFile ?? ''),
+    str(s.pidFile ? basename(s.pidFile) : ''),
   );
 }
 

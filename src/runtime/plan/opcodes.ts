@@ -38,6 +38,7 @@ export const Op = {
   WAIT_START: 32,
   EXEC: 33,
   RESOLVE_EXEC: 34,
+  OPEN_PID_DIR: 35,
 } as const;
 
 /** OP_MOUNT's `how` bits. */
