@@ -108,3 +108,14 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000)
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Pids of the processes whose command line mentions `text` (a test's own directory, say). */
+export function processesMentioning(text: string): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}

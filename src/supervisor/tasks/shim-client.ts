@@ -1,6 +1,8 @@
 // A client for one berth-shim's socket (native/shim/README.md): every call has a deadline, so a
 // stuck shim fails its own caller and never blocks the others.
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../../common/errors.js';
 
 export interface ExitStatus {
@@ -48,20 +50,33 @@ export class ShimClient {
     return this.control('shutdown');
   }
 
-  /** Resolves when the container exits: no deadline, this is what waiting means. */
+  /**
+   * Resolves when the container exits: no deadline, this is what waiting means. A shim writes its
+   * exit file before it stops answering, so when it cannot be reached the file has the answer.
+   */
   async wait(): Promise<ExitStatus> {
-    const sock = await this.open('wait');
+    let line: string;
     try {
-      const line = await readLine(sock, 0, `shim ${this.socketPath}: wait`);
-      const m = /^exit (\d+) ([01]) (\d+)$/.exec(line);
-      if (!m) throw new BerthError('INTERNAL', `shim ${this.socketPath}: unexpected answer to wait: ${line}`);
-      return { status: Number(m[1]), oomKilled: m[2] === '1', exitedAt: new Date(Number(BigInt(m[3]!) / 1_000_000n)) };
-    } finally {
-      sock.destroy();
+      const sock = await this.open('wait');
+      try {
+        line = await readLine(sock, 0, `shim ${this.socketPath}: wait`);
+      } finally {
+        sock.destroy();
+      }
+    } catch (err) {
+      const exit = readExitFile(dirname(this.socketPath));
+      if (exit) return exit;
+      throw err;
     }
+    const m = /^exit (\d+) ([01]) (\d+)$/.exec(line);
+    if (!m) throw new BerthError('INTERNAL', `shim ${this.socketPath}: unexpected answer to wait: ${line}`);
+    return { status: Number(m[1]), oomKilled: m[2] === '1', exitedAt: new Date(Number(BigInt(m[3]!) / 1_000_000n)) };
   }
 
-  /** An attach connection: output frames (or raw bytes with a terminal) to read, stdin to write. */
+  /**
+   * An attach connection: output frames (or raw bytes with a terminal) to read, stdin to write.
+   * It comes paused so no byte is lost: add listeners (or pipe it), then resume().
+   */
   async attach(streams: Array<'stdin' | 'stdout' | 'stderr'>): Promise<Socket> {
     return this.open(`attach ${streams.join(',')}`);
   }
@@ -128,4 +143,14 @@ function readLine(sock: Socket, deadlineMs: number, what: string): Promise<strin
     sock.on('error', onError);
     sock.resume();
   });
+}
+
+/** The exit file a shim writes next to its socket: {"status":N,"oomKilled":b,"exitedAt":"…","pid":P}. */
+export function readExitFile(dir: string): ExitStatus | undefined {
+  try {
+    const e = JSON.parse(readFileSync(join(dir, 'exit'), 'utf8')) as { status: number; oomKilled: boolean; exitedAt: string };
+    return { status: e.status, oomKilled: e.oomKilled, exitedAt: new Date(e.exitedAt) };
+  } catch {
+    return undefined;
+  }
 }

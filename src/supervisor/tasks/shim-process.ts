@@ -1,9 +1,9 @@
 // Starting a berth-shim: its command line, and the one report line it prints when the launcher
 // it ran has finished ("ok SHIMPID PID" or "error TEXT").
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BerthError } from '../../common/errors.js';
+import { nativeBinaryPath } from '../../sys/native.js';
+import { runtimeMessage } from './runtime-message.js';
 
 export interface Command {
   file: string;
@@ -31,11 +31,7 @@ export interface ShimReport {
 }
 
 export function shimBinaryPath(): string {
-  const fromEnv = process.env.BERTH_SHIM;
-  if (fromEnv) return fromEnv;
-  const path = fileURLToPath(new URL('../../../../native/build/berth-shim', import.meta.url));
-  if (!existsSync(path)) throw new BerthError('UNAVAILABLE', `berth-shim not found at ${path}: run npm ci (it builds native/)`);
-  return path;
+  return nativeBinaryPath('berth-shim', 'BERTH_SHIM');
 }
 
 /** The shim's command line around `launcher`. */
@@ -66,7 +62,7 @@ export function readShimReport(child: ChildProcess): Promise<ShimReport> {
       const line = out.split('\n')[0] ?? '';
       const ok = /^ok (\d+) (\d+)$/.exec(line);
       if (code === 0 && ok) return resolve({ shimPid: Number(ok[1]), pid: Number(ok[2]) });
-      if (line.startsWith('error ')) return reject(new BerthError('FAILED_PRECONDITION', line.slice(6)));
+      if (line.startsWith('error ')) return reject(new BerthError('FAILED_PRECONDITION', runtimeMessage(line.slice(6))));
       reject(new BerthError('INTERNAL', `berth-shim exited with status ${code}${err ? `: ${err.trim()}` : ''}`));
     });
   });

@@ -1,0 +1,118 @@
+/* The container log in Docker's json-file format: one {"log":…,"stream":…,"time":…} object per
+ * line, strings escaped as Go's encoding/json escapes them, rotated by size and file count
+ * (PATH, PATH.1, … PATH.N-1, oldest last). A file never grows past the size bound unless one
+ * entry alone is larger. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Worst case per input byte is 6 output bytes (\u00XX); plus the fixed parts of an entry. */
+#define ENTRY_MAX (LOG_LINE_MAX * 6 + 128)
+
+int jsonlog_open(struct shim *s) {
+  s->log_entry = malloc(ENTRY_MAX);
+  s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (s->log_entry == NULL || s->log_fd < 0) return -1;
+  off_t end = lseek(s->log_fd, 0, SEEK_END);
+  s->log_size = end < 0 ? 0 : end;
+  return 0;
+}
+
+static void rotate(struct shim *s) {
+  if (s->log_max_files <= 1) {
+    if (ftruncate(s->log_fd, 0) == 0) s->log_size = 0;
+    return;
+  }
+  size_t len = strlen(s->log_path) + 16;
+  char from[len], to[len];
+  for (int i = s->log_max_files - 1; i >= 1; i--) {
+    snprintf(to, len, "%s.%d", s->log_path, i);
+    if (i == 1) snprintf(from, len, "%s", s->log_path);
+    else snprintf(from, len, "%s.%d", s->log_path, i - 1);
+    if (rename(from, to) < 0 && errno != ENOENT) return; /* keep writing where we are */
+  }
+  int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  close(s->log_fd);
+  s->log_fd = fd;
+  s->log_size = 0;
+}
+
+void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  char time[48];
+  format_rfc3339(time, sizeof time, &now, 1);
+  char *e = s->log_entry;
+  size_t o = 0;
+  memcpy(e, "{\"log\":\"", 8);
+  o = 8;
+  o += json_escape(e + o, (const unsigned char *)line, n);
+  o += (size_t)snprintf(e + o, ENTRY_MAX - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", id == STREAM_STDOUT ? "stdout" : "stderr", time);
+  if (s->log_max_size > 0 && s->log_size > 0 && s->log_size + (long long)o > s->log_max_size) rotate(s);
+  ssize_t w = write(s->log_fd, e, o);
+  /* A full disk loses this entry, not the container: it keeps running and logging resumes. */
+  if (w > 0) s->log_size += w;
+  if (w > 0 && (size_t)w < o && ftruncate(s->log_fd, s->log_size - w) == 0) s->log_size -= w;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len;
+  unsigned min;
+  unsigned cp;
+  if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
+  else return 0;
+  if (len > n) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+size_t json_escape(char *dst, const unsigned char *src, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = src[i];
+    if (c < 0x80) {
+      i++;
+      if (c == '"' || c == '\\') dst[o++] = '\\', dst[o++] = (char)c;
+      else if (c == '\n') dst[o++] = '\\', dst[o++] = 'n';
+      else if (c == '\r') dst[o++] = '\\', dst[o++] = 'r';
+      else if (c == '\t') dst[o++] = '\\', dst[o++] = 't';
+      else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+        memcpy(dst + o, "\\u00", 4);
+        dst[o + 4] = hex[c >> 4];
+        dst[o + 5] = hex[c & 15];
+        o += 6;
+      } else dst[o++] = (char)c;
+      continue;
+    }
+    size_t len = utf8_len(src + i, n - i);
+    if (len == 0) { /* each invalid byte becomes U+FFFD, as in Go */
+      memcpy(dst + o, "\\ufffd", 6);
+      o += 6;
+      i++;
+    } else if (len == 3 && c == 0xe2 && src[i + 1] == 0x80 && (src[i + 2] & 0xfe) == 0xa8) {
+      memcpy(dst + o, src[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6); /* JSON-safe in JavaScript */
+      o += 6;
+      i += 3;
+    } else {
+      memcpy(dst + o, src + i, len);
+      o += len;
+      i += len;
+    }
+  }
+  return o;
+}

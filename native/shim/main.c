@@ -1,0 +1,217 @@
+/* berth-shim: the command line, the two stages, and the event loop.
+ *
+ * Stage one is what the supervisor spawns: it forks stage two and prints the launch report stage
+ * two sends it ("ok SHIMPID PID" / "error TEXT"), then exits. Stage two starts a new session,
+ * becomes a child subreaper, runs the launcher and then serves the container until it exits:
+ * it never belonged to the supervisor's process group, so it outlives the supervisor. */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static void usage(const char *why) {
+  fprintf(stderr,
+          "berth-shim: %s\n"
+          "usage: berth-shim --id ID --dir DIR --pid-file FILE [--log FILE [--log-max-size BYTES]\n"
+          "       [--log-max-files N]] [--stdin] [--stdin-once] [--terminal] [--oom-file FILE]\n"
+          "       [--pass-fd N]... -- LAUNCHER [ARG]...\n",
+          why);
+  exit(2);
+}
+
+static long long number(const char *flag, const char *v) {
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  if (*v == '\0' || *end != '\0' || n < 0) {
+    fprintf(stderr, "berth-shim: %s takes a number, not \"%s\"\n", flag, v);
+    exit(2);
+  }
+  return n;
+}
+
+static void parse_args(struct shim *s, int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *f = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes = 1;
+    if (strcmp(f, "--stdin") == 0) s->want_stdin = 1, takes = 0;
+    else if (strcmp(f, "--stdin-once") == 0) s->stdin_once = 1, takes = 0;
+    else if (strcmp(f, "--terminal") == 0) s->terminal = 1, takes = 0;
+    else if (v == NULL) usage("a flag is missing its value");
+    else if (strcmp(f, "--id") == 0) s->id = v;
+    else if (strcmp(f, "--dir") == 0) s->dir = v;
+    else if (strcmp(f, "--pid-file") == 0) s->pid_file = v;
+    else if (strcmp(f, "--log") == 0) s->log_path = v;
+    else if (strcmp(f, "--log-max-size") == 0) s->log_max_size = number(f, v);
+    else if (strcmp(f, "--log-max-files") == 0) s->log_max_files = (int)number(f, v);
+    else if (strcmp(f, "--oom-file") == 0) s->oom_file = v;
+    else if (strcmp(f, "--pass-fd") == 0) {
+      if (s->n_pass == MAX_PASS_FDS) usage("too many --pass-fd");
+      s->pass_fds[s->n_pass++] = (int)number(f, v);
+    } else usage("unknown flag");
+    i += takes;
+  }
+  if (i + 1 >= argc) usage("no launcher after --");
+  if (!s->id || !s->dir || !s->pid_file) usage("--id, --dir and --pid-file are required");
+  s->launcher_argv = argv + i + 1;
+}
+
+/* Stage one: relay stage two's report and exit with its verdict. */
+static int relay_report(int fd) {
+  char text[4096];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof text - 1 && ((n = read(fd, text + len, sizeof text - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) len += (size_t)n;
+  text[len] = '\0';
+  if (len == 0) {
+    printf("error berth-shim ended before the launch finished\n");
+    return 1;
+  }
+  fputs(text, stdout);
+  return strncmp(text, "ok ", 3) == 0 ? 0 : 1;
+}
+
+/* Closes every fd from 3 up except those in `keep`: a shim lives long, and fds its spawner leaked
+ * to it would stay open (and reach the launcher) for as long. */
+static void close_stray_fds(const int *keep, int n) {
+  unsigned lo = 3;
+  for (;;) {
+    unsigned next = UINT_MAX;
+    for (int i = 0; i < n; i++)
+      if ((unsigned)keep[i] >= lo && (unsigned)keep[i] < next) next = (unsigned)keep[i];
+    if (next > lo) syscall(SYS_close_range, lo, next == UINT_MAX ? ~0U : next - 1, 0);
+    if (next == UINT_MAX) return;
+    lo = next + 1;
+  }
+}
+
+static void setup_stage_two(struct shim *s) {
+  int keep[MAX_PASS_FDS + 1];
+  memcpy(keep, s->pass_fds, sizeof s->pass_fds);
+  keep[s->n_pass] = s->report_fd;
+  close_stray_fds(keep, s->n_pass + 1);
+  setsid();
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int null = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; fd++) dup2(null, fd); /* stage one's pipes close when it exits */
+  if (null > 2) close(null);
+  if (chdir(s->dir) < 0) report_failure(s, "task directory %s: %s", s->dir, strerror(errno));
+  /* The shim ignores what would end it with the supervisor: it only ends with its container. */
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (s->signal_fd < 0) report_failure(s, "signalfd: %s", strerror(errno));
+  if ((s->listen_fd = listen_unix("shim.sock")) < 0) report_failure(s, "socket %s/shim.sock: %s", s->dir, strerror(errno));
+  if (s->log_path && jsonlog_open(s) < 0) report_failure(s, "log %s: %s", s->log_path, strerror(errno));
+}
+
+static void on_signals(struct shim *s) {
+  struct signalfd_siginfo si;
+  int children = 0;
+  while (read(s->signal_fd, &si, sizeof si) == sizeof si)
+    if (si.ssi_signo == SIGCHLD) children = 1;
+  if (children) reap_children(s);
+}
+
+/* One pass of the loop: what to poll for, poll, dispatch. */
+static void loop_once(struct shim *s) {
+  /* signal, shim.sock, console.sock, three outputs, the clients, stdin. */
+  struct pollfd p[6 + MAX_CLIENTS + 1];
+  struct client *who[6 + MAX_CLIENTS + 1];
+  int n = 0;
+#define WATCH(f, ev, c) (p[n] = (struct pollfd){ .fd = (f), .events = (short)(ev) }, who[n++] = (c))
+  WATCH(s->signal_fd, POLLIN, NULL);
+  WATCH(s->listen_fd, POLLIN, NULL);
+  WATCH(s->console_listen, POLLIN, NULL);
+  for (int i = 0; i < 3; i++)
+    WATCH(s->out[i].fd, s->phase == PHASE_LAUNCHING && s->out[i].held.len >= LAUNCH_OUTPUT_MAX ? 0 : POLLIN, NULL);
+  int base = n;
+  for (int i = 0; i < s->n_clients; i++) {
+    struct client *c = s->clients[i];
+    int reads = !c->closing && (c->kind != CLIENT_ATTACH || s->stdin_pending.len < STDIN_PENDING_MAX);
+    WATCH(c->fd, (reads ? POLLIN : 0) | (c->out.len ? POLLOUT : 0), c);
+  }
+#undef WATCH
+  struct pollfd in = { .fd = s->stdin_pending.len ? s->stdin_fd : -1, .events = POLLOUT };
+  int timeout = -1;
+  if (s->phase >= PHASE_DRAINING) timeout = (int)(s->deadline_ms - now_ms() < 0 ? 0 : s->deadline_ms - now_ms());
+  p[n++] = in;
+  if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) return;
+
+  if (p[0].revents) on_signals(s);
+  if (p[1].revents) clients_accept(s);
+  if (s->console_listen >= 0 && p[2].revents) accept_console(s);
+  for (int i = 0; i < 3; i++)
+    if (p[3 + i].revents && s->out[i].fd == p[3 + i].fd) output_readable(s, &s->out[i]);
+  for (int i = base; i < n - 1; i++) {
+    struct client *c = who[i];
+    if (c->fd < 0 || c->fd != p[i].fd) continue;
+    if (p[i].revents & POLLOUT) client_writable(s, c);
+    if (c->fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) client_readable(s, c);
+  }
+  if (p[n - 1].revents) stdin_write_pending(s);
+  clients_reap_closed(s);
+}
+
+int main(int argc, char **argv) {
+  static struct shim s; /* static only for its size; everything is reached through the pointer */
+  s.log_max_size = 10 * 1024 * 1024;
+  s.log_max_files = 5;
+  s.console_listen = s.stdin_fd = s.log_fd = s.report_fd = -1;
+  for (int i = 0; i < 3; i++) s.out[i].fd = -1;
+  s.oom_base = -1;
+  parse_args(&s, argc, argv);
+
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    printf("error berth-shim: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  pid_t two = fork();
+  if (two < 0) {
+    printf("error berth-shim: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (two > 0) {
+    close(report[1]);
+    for (int i = 0; i < s.n_pass; i++) close(s.pass_fds[i]);
+    return relay_report(report[0]);
+  }
+  close(report[0]);
+  s.report_fd = report[1];
+  setup_stage_two(&s);
+  char err[512];
+  if (launch_start(&s, err, sizeof err) < 0) report_failure(&s, "%s", err);
+
+  for (;;) {
+    loop_once(&s);
+    if (s.phase == PHASE_LAUNCHING && s.launcher_exited) launch_finish(&s);
+    if (s.phase == PHASE_DRAINING) {
+      int open_streams = 0;
+      for (int i = 0; i < 3; i++) open_streams += s.out[i].fd >= 0;
+      if (open_streams == 0 || now_ms() >= s.deadline_ms) finish(&s);
+    }
+    clients_reap_closed(&s);
+    if (s.phase == PHASE_CLOSING && (s.n_clients == 0 || now_ms() >= s.deadline_ms)) break;
+  }
+  unlink("shim.sock");
+  return 0;
+}

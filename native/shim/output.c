@@ -1,0 +1,97 @@
+/* The container's stdio: output read from its pipes (or pty) goes to the json-file log and to
+ * every attacher; attachers' input goes to its stdin. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Feeds the log one stream's bytes, cut into lines; a line longer than LOG_LINE_MAX is logged
+ * in pieces, each a partial entry (no trailing newline), as Docker does. */
+static void log_lines(struct shim *s, struct stream *st, const char *data, size_t n) {
+  while (n > 0) {
+    const char *nl = memchr(data, '\n', n);
+    size_t take = nl ? (size_t)(nl - data) + 1 : n;
+    size_t room = LOG_LINE_MAX - st->line_len;
+    if (take > room) take = room;
+    memcpy(st->line + st->line_len, data, take);
+    st->line_len += take;
+    data += take;
+    n -= take;
+    if (st->line[st->line_len - 1] == '\n' || st->line_len == LOG_LINE_MAX) output_flush_line(s, st);
+  }
+}
+
+void output_flush_line(struct shim *s, struct stream *st) {
+  if (st->line_len == 0) return;
+  if (s->log_fd >= 0) jsonlog_write(s, st->id, st->line, st->line_len);
+  st->line_len = 0;
+}
+
+void output_deliver(struct shim *s, struct stream *st, const char *data, size_t n) {
+  log_lines(s, st, data, n);
+  unsigned char header[8] = { (unsigned char)st->id, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
+  int bit = st->id == STREAM_STDOUT ? 2 : 4;
+  for (int i = 0; i < s->n_clients; i++) {
+    struct client *c = s->clients[i];
+    if (c->kind != CLIENT_ATTACH || !(c->streams & bit) || c->closing) continue;
+    /* With a terminal the stream is raw; otherwise Docker's 8-byte multiplexing header. */
+    if (!s->terminal) client_send(s, c, (const char *)header, sizeof header);
+    client_send(s, c, data, n);
+  }
+}
+
+/* Reads what is there; at end of file the stream closes and its last partial line is logged. */
+void output_readable(struct shim *s, struct stream *st) {
+  char chunk[65536];
+  for (int rounds = 0; rounds < 4 && st->fd >= 0; rounds++) {
+    size_t want = sizeof chunk;
+    if (s->phase == PHASE_LAUNCHING) {
+      want = LAUNCH_OUTPUT_MAX - st->held.len;
+      if (want > sizeof chunk) want = sizeof chunk;
+      if (want == 0) return; /* held back until the launch is over */
+    }
+    ssize_t n = read(st->fd, chunk, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) { /* EOF, or EIO from a pty whose other side is gone */
+      close(st->fd);
+      st->fd = -1;
+      output_flush_line(s, st);
+      return;
+    }
+    if (s->phase == PHASE_LAUNCHING) buf_append(&st->held, chunk, (size_t)n);
+    else if (s->terminal && st != &s->out[2]) continue; /* a runtime's chatter, not the container's */
+    else output_deliver(s, st, chunk, (size_t)n);
+  }
+}
+
+/* Closes the container's stdin once what is pending has been written. */
+void stdin_close(struct shim *s) {
+  if (s->stdin_fd < 0) return;
+  if (s->stdin_pending.len > 0) {
+    s->stdin_close_when_flushed = 1;
+    return;
+  }
+  /* With a terminal stdin is the pty master, which still carries the output: only stop writing. */
+  if (!s->terminal) close(s->stdin_fd);
+  s->stdin_fd = -1;
+  s->stdin_closed = 1;
+  buf_free(&s->stdin_pending);
+}
+
+void stdin_write_pending(struct shim *s) {
+  while (s->stdin_fd >= 0 && s->stdin_pending.len > 0) {
+    ssize_t n = write(s->stdin_fd, s->stdin_pending.data, s->stdin_pending.len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) { /* the container closed its stdin: what is pending has nowhere to go */
+      s->stdin_pending.len = 0;
+      s->stdin_close_when_flushed = 1;
+      break;
+    }
+    buf_consume(&s->stdin_pending, (size_t)n);
+  }
+  if (s->stdin_close_when_flushed) stdin_close(s);
+}
