@@ -2,11 +2,12 @@
 // containerd-shim-runc-v2's when one is running on this machine), and the start-to-exit latency
 // of a task (create, start, wait, delete) through the supervisor, with berth's runtime and runc.
 // `node dist/bench/supervisor.js [N]`
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle } from '../test/helpers/busybox.js';
+import { processesWhere } from '../test/helpers/runtime.js';
 import { TaskService } from '../src/supervisor/tasks/service.js';
 
 const N = Number(process.argv[2] ?? 50);
@@ -16,7 +17,12 @@ const bundle = makeBundle(['true'], (s) => { s.ociVersion = '1.0.2-dev'; });
 const sleeper = makeBundle(['sleep', '1000'], (s) => { s.ociVersion = '1.0.2-dev'; });
 const service = new TaskService({ execRoot, runtimes: { runc: 'runc' } });
 
+// RSS counts the pages a process maps, shared or not; PSS divides shared pages among their users,
+// so it is what each more container really costs.
 const rssKb = (pid: number) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const pssKb = (pid: number) => Number(/^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+const avgMb = (kb: number[]) => (kb.reduce((a, b) => a + b, 0) / kb.length / 1024).toFixed(2);
+
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 try {
@@ -27,12 +33,10 @@ try {
     await service.start('bench', `sleep-${i}`);
     shims.push(rec.shimPid);
   }
-  const rss = shims.map(rssKb);
-  console.log(`berth-shim RSS with a running container: ${(rss.reduce((a, b) => a + b, 0) / rss.length / 1024).toFixed(2)} MB average over ${RUNNING} (min ${Math.min(...rss)} kB, max ${Math.max(...rss)} kB)`);
-  const theirs = execFileSync('sh', ['-c', 'pgrep -x containerd-shim-runc-v2 || pgrep -f containerd-shim-runc-v2 || true'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  console.log(`berth-shim per running container: RSS ${avgMb(shims.map(rssKb))} MB, PSS ${avgMb(shims.map(pssKb))} MB (average over ${RUNNING})`);
+  const theirs = processesWhere('comm', (name) => name.startsWith('containerd-shim')); // comm: 15 characters
   if (theirs.length) {
-    const r = theirs.map(rssKb);
-    console.log(`containerd-shim-runc-v2 RSS: ${(r.reduce((a, b) => a + b, 0) / r.length / 1024).toFixed(2)} MB average over ${r.length}`);
+    console.log(`containerd-shim-runc-v2 per running container: RSS ${avgMb(theirs.map(rssKb))} MB, PSS ${avgMb(theirs.map(pssKb))} MB (average over ${theirs.length})`);
   } else {
     console.log('containerd-shim-runc-v2: none running here (start containerd and a docker container to compare)');
   }

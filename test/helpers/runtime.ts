@@ -109,13 +109,18 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000)
   }
 }
 
-/** Pids of the processes whose command line mentions `text` (a test's own directory, say). */
-export function processesMentioning(text: string): number[] {
+/** Pids of the processes whose /proc/PID/<file> passes `test`. */
+export function processesWhere(file: 'cmdline' | 'comm', test: (content: string) => boolean): number[] {
   return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      return test(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
     } catch {
-      return false;
+      return false; // gone meanwhile
     }
   }).map(Number);
+}
+
+/** Pids of the processes whose command line mentions `text` (a test's own directory, say). */
+export function processesMentioning(text: string): number[] {
+  return processesWhere('cmdline', (c) => c.includes(text));
 }

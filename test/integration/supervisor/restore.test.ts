@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
-import { cleanupDir, haveCommand, removeCgroupDir } from '../../helpers/runtime.js';
+import { cleanupDir, haveCommand, removeCgroupDir, waitFor } from '../../helpers/runtime.js';
+import { procStat } from '../../../src/sys/proc.js';
 import { TaskService } from '../../../src/supervisor/tasks/service.js';
 
 const HOST = fileURLToPath(new URL('../../helpers/supervisor-host.js', import.meta.url));
@@ -46,6 +47,9 @@ for (const runtime of ['berth', 'runc']) {
       const quitter = makeBundle(['sh', '-c', 'sleep 1; exit 42'], (s) => { s.ociVersion = '1.0.2'; s.linux!.cgroupsPath = `/berth-test-sup/${runtime}-quit-${process.pid}`; });
       bundles.push(quitter);
       tasks.push({ id: 'quitter', bundle: quitter.dir, log: join(quitter.dir, 'log.json') });
+      const victim = makeBundle(['sleep', '1000'], (s) => { s.ociVersion = '1.0.2'; s.linux!.cgroupsPath = `/berth-test-sup/${runtime}-victim-${process.pid}`; });
+      bundles.push(victim);
+      tasks.push({ id: 'victim', bundle: victim.dir, log: join(victim.dir, 'log.json') });
       const specFile = join(execRoot, 'host.json');
       writeFileSync(specFile, JSON.stringify({ execRoot, runtime, runtimes: { runc: 'runc' }, tasks }));
 
@@ -57,7 +61,10 @@ for (const runtime of ['berth', 'runc']) {
       await new Promise((r) => setTimeout(r, 500));
       host.kill('SIGKILL');
       await new Promise((r) => host.once('close', r));
-      await new Promise((r) => setTimeout(r, 1500)); // the quitter exits while nobody supervises
+      // While nobody supervises, the quitter exits and the victim's shim is killed.
+      const victimTask = JSON.parse(readFileSync(join(execRoot, 'tasks', 'test', 'victim', 'task.json'), 'utf8')) as { pid: number; shimPid: number };
+      process.kill(victimTask.shimPid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 1500));
 
       const exits: Array<{ type: string; id: string }> = [];
       service.on('event', (e) => exits.push(e));
@@ -69,6 +76,10 @@ for (const runtime of ['berth', 'runc']) {
       }
       const quit = await service.wait('test', 'quitter');
       assert.equal(quit.status, 42, 'the exit status from while the supervisor was away');
+      const gone = await service.status('test', 'victim');
+      assert.equal(gone.status, 'stopped', 'a task whose shim is gone is not left running');
+      assert.match(gone.exitReason ?? '', /shim exited/);
+      await waitFor(() => procStat(victimTask.pid) === undefined || procStat(victimTask.pid)!.state === 'Z');
 
       await new Promise((r) => setTimeout(r, 300)); // lines written after the restore, too
       for (let i = 0; i < N; i++) await service.kill('test', `count-${i}`, 9);

@@ -153,5 +153,7 @@ describe('task service', () => {
     assert.deepEqual(readdirSync(join(execRoot, 'runtime', 'berth', 'cycle')), []);
     assert.equal(existsSync(`/sys/fs/cgroup/pids/berth-test-tasks/${process.pid}-${bundles.indexOf(b)}`), false, 'the cgroup is gone');
     assert.deepEqual(processesMentioning(execRoot), [], 'no shim is left');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(b.dir) || l.includes(execRoot));
+    assert.deepEqual(mounts, [], 'no mount is left');
   });
 });
