@@ -137,7 +137,8 @@ static void loop_once(struct shim *s) {
   struct pollfd p[6 + MAX_CLIENTS + 1];
   struct client *who[6 + MAX_CLIENTS + 1];
   int n = 0;
-#define WATCH(f, ev, c) (p[n] = (struct pollfd){ .fd = (f), .events = (short)(ev) }, who[n++] = (c))
+  /* An fd with nothing wanted from it is left out (fd -1): POLLHUP would otherwise wake us in a loop. */
+#define WATCH(f, ev, c) (p[n] = (struct pollfd){ .fd = (ev) ? (f) : -1, .events = (short)(ev) }, who[n++] = (c))
   WATCH(s->signal_fd, POLLIN, NULL);
   WATCH(s->listen_fd, POLLIN, NULL);
   WATCH(s->console_listen, POLLIN, NULL);
