@@ -1,0 +1,172 @@
+// What every snapshotter shares: the metadata (one JSON file, replaced atomically), the rules of
+// the model (a parent must be committed, names are unique, a snapshot with children stays), and
+// the layer directories <root>/snapshots/<id>/{fs,work}. Subclasses say how a new layer starts
+// and how a snapshot is mounted.
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoOf, exists, invalid, notFound, precondition } from '../../common/errors.js';
+import { writeFileAtomic } from '../content/fs-atomic.js';
+import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './types.js';
+
+interface Record_ extends SnapshotInfo {
+  id: number;
+}
+
+interface Metadata {
+  nextId: number;
+  snapshots: Record<string, Record_>;
+}
+
+export abstract class SnapshotterBase implements Snapshotter {
+  abstract readonly name: string;
+
+  constructor(readonly root: string) {
+    mkdirSync(join(root, 'snapshots'), { recursive: true, mode: 0o700 });
+    this.removeStrays();
+  }
+
+  /** Fills a new layer (the naive snapshotter copies its parent's tree). */
+  protected abstract populate(fsDir: string, parents: string[]): void;
+  /** The mounts of a snapshot, given its own layer and its parents' (nearest first). */
+  protected abstract mountsOf(kind: SnapshotKind, own: { fs: string; work: string }, parents: string[]): Mount[];
+
+  private metaPath(): string {
+    return join(this.root, 'metadata.json');
+  }
+
+  private load(): Metadata {
+    try {
+      return JSON.parse(readFileSync(this.metaPath(), 'utf8')) as Metadata;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return { nextId: 1, snapshots: {} };
+      throw err;
+    }
+  }
+
+  private save(m: Metadata): void {
+    writeFileAtomic(this.metaPath(), JSON.stringify(m), 0o600);
+  }
+
+  protected dirOf(id: number): { fs: string; work: string } {
+    const base = join(this.root, 'snapshots', String(id));
+    return { fs: join(base, 'fs'), work: join(base, 'work') };
+  }
+
+  /** Layer directories no snapshot owns: left by a crash between mkdir and the metadata write. */
+  private removeStrays(): void {
+    const ids = new Set(Object.values(this.load().snapshots).map((s) => String(s.id)));
+    for (const name of readdirSync(join(this.root, 'snapshots'))) if (!ids.has(name)) rmSync(join(this.root, 'snapshots', name), { recursive: true, force: true });
+  }
+
+  private get(m: Metadata, key: string): Record_ {
+    const s = m.snapshots[key];
+    if (!s) throw notFound(`snapshot ${key} not found`);
+    return s;
+  }
+
+  /** The fs directories of `key`'s committed ancestors, nearest first. */
+  private parentDirs(m: Metadata, parent: string | undefined): string[] {
+    const out: string[] = [];
+    for (let p = parent; p; p = this.get(m, p).parent) out.push(this.dirOf(this.get(m, p).id).fs);
+    return out;
+  }
+
+  private create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>): Mount[] {
+    if (!key) throw invalid('a snapshot needs a key');
+    const m = this.load();
+    if (m.snapshots[key]) throw exists(`snapshot ${key} already exists`);
+    if (parent !== undefined && this.get(m, parent).kind !== 'committed') throw precondition(`parent ${parent} is not a committed snapshot`);
+    const id = m.nextId++;
+    const dirs = this.dirOf(id);
+    const parents = this.parentDirs(m, parent);
+    mkdirSync(dirs.fs, { recursive: true, mode: 0o755 });
+    mkdirSync(dirs.work, { recursive: true, mode: 0o700 });
+    try {
+      this.populate(dirs.fs, parents);
+      const now = new Date().toISOString();
+      m.snapshots[key] = { id, key, kind, parent, labels, created: now, updated: now };
+      this.save(m);
+    } catch (err) {
+      rmSync(join(dirs.fs, '..'), { recursive: true, force: true });
+      throw err;
+    }
+    return this.mountsOf(kind, dirs, parents);
+  }
+
+  prepare(key: string, parent?: string, labels: Record<string, string> = {}): Mount[] {
+    return this.create('active', key, parent, labels);
+  }
+
+  view(key: string, parent?: string, labels: Record<string, string> = {}): Mount[] {
+    return this.create('view', key, parent, labels);
+  }
+
+  mounts(key: string): Mount[] {
+    const m = this.load();
+    const s = this.get(m, key);
+    if (s.kind === 'committed') throw precondition(`snapshot ${key} is committed: prepare or view on top of it to mount it`);
+    return this.mountsOf(s.kind, this.dirOf(s.id), this.parentDirs(m, s.parent));
+  }
+
+  commit(name: string, key: string, labels?: Record<string, string>): void {
+    const m = this.load();
+    const s = this.get(m, key);
+    if (s.kind !== 'active') throw precondition(`snapshot ${key} is ${s.kind}: only an active snapshot can be committed`);
+    if (m.snapshots[name]) throw exists(`snapshot ${name} already exists`);
+    delete m.snapshots[key];
+    m.snapshots[name] = { ...s, key: name, kind: 'committed', labels: labels ?? s.labels, updated: new Date().toISOString() };
+    this.save(m);
+    rmSync(this.dirOf(s.id).work, { recursive: true, force: true });
+  }
+
+  remove(key: string): void {
+    const m = this.load();
+    const s = this.get(m, key);
+    const child = Object.values(m.snapshots).find((c) => c.parent === key);
+    if (child) throw precondition(`snapshot ${key} has a child (${child.key}): remove it first`);
+    delete m.snapshots[key];
+    this.save(m); // metadata first: a crash now leaves a stray directory, removed at next start
+    rmSync(join(this.dirOf(s.id).fs, '..'), { recursive: true, force: true });
+  }
+
+  stat(key: string): SnapshotInfo {
+    const { id: _id, ...info } = this.get(this.load(), key);
+    return info;
+  }
+
+  update(key: string, labels: Record<string, string>): SnapshotInfo {
+    const m = this.load();
+    const s = this.get(m, key);
+    s.labels = labels;
+    s.updated = new Date().toISOString();
+    this.save(m);
+    return this.stat(key);
+  }
+
+  list(): SnapshotInfo[] {
+    return Object.values(this.load().snapshots).map(({ id: _id, ...info }) => info);
+  }
+
+  usage(key: string): Usage {
+    const s = this.get(this.load(), key);
+    return diskUsage(this.dirOf(s.id).fs);
+  }
+}
+
+/** Bytes allocated and inodes under `dir`, hard links counted once (as du does). */
+function diskUsage(dir: string): Usage {
+  const seen = new Set<string>();
+  const usage: Usage = { size: 0, inodes: 0 };
+  const walk = (p: string) => {
+    const st = lstatSync(p, { bigint: true });
+    const id = `${st.dev}:${st.ino}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      usage.size += Number(st.blocks) * 512;
+      usage.inodes++;
+    }
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(dir);
+  return usage;
+}

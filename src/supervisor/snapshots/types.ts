@@ -1,0 +1,39 @@
+// Snapshots as containerd models them: a committed snapshot is an immutable layer stack keyed by
+// name (the image's chain ID); an active one is a writable layer on top of a parent; a view is a
+// read-only look at a parent. Callers mount what `mounts()` returns.
+
+export type SnapshotKind = 'active' | 'view' | 'committed';
+
+export interface Mount {
+  type: string;
+  source: string;
+  options: string[];
+}
+
+export interface SnapshotInfo {
+  key: string;
+  kind: SnapshotKind;
+  parent?: string;
+  labels: Record<string, string>;
+  created: string;
+  updated: string;
+}
+
+export interface Usage {
+  /** Bytes on disk in this snapshot's own layer. */
+  size: number;
+  inodes: number;
+}
+
+export interface Snapshotter {
+  readonly name: string;
+  prepare(key: string, parent?: string, labels?: Record<string, string>): Mount[];
+  view(key: string, parent?: string, labels?: Record<string, string>): Mount[];
+  mounts(key: string): Mount[];
+  commit(name: string, key: string, labels?: Record<string, string>): void;
+  remove(key: string): void;
+  stat(key: string): SnapshotInfo;
+  update(key: string, labels: Record<string, string>): SnapshotInfo;
+  list(): SnapshotInfo[];
+  usage(key: string): Usage;
+}
