@@ -1,0 +1,145 @@
+// Applying a layer tar (plain or gzip) to a snapshot directory: files, directories, symlinks,
+// hardlinks, devices and fifos with their owners, modes, mtimes and xattrs, and the layer's
+// whiteouts — `.wh.NAME` deletes NAME below, `.wh..wh..opq` hides everything below a directory.
+// On an overlay upper layer whiteouts become overlay's own (a 0:0 character device, the
+// trusted.overlay.opaque xattr); on a plain directory (the naive snapshotter) they delete.
+// Every path is resolved inside the root (secure-path.ts): a hostile layer writes nothing outside.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, constants as fsc } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { BerthError, invalid } from '../common/errors.js';
+import { cleanEntryPath, resolveDir, resolveInRoot } from './secure-path.js';
+import { readTar, type TarHeader } from './tar-reader.js';
+
+export type WhiteoutMode = 'overlay' | 'remove';
+
+export interface ApplyResult {
+  /** Bytes of file content written. */
+  size: number;
+  entries: number;
+}
+
+const WH = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+function tool(cmd: string, args: string[], what: string): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new BerthError('INTERNAL', `${what}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A layer stream, decompressed if it is gzip (told by its magic bytes, not its media type). */
+export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  const rest = (async function* () {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  })();
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) throw invalid('zstd-compressed layers are not supported yet');
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    yield* rest;
+    return;
+  }
+  const gunzip = createGunzip();
+  const feed = (async () => {
+    for await (const chunk of rest) if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r));
+    gunzip.end();
+  })();
+  feed.catch((err: Error) => gunzip.destroy(err));
+  for await (const chunk of gunzip) yield chunk as Buffer;
+  await feed;
+}
+
+export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whiteouts: WhiteoutMode): Promise<ApplyResult> {
+  const result: ApplyResult = { size: 0, entries: 0 };
+  const created = new Set<string>(); // paths this layer made: an opaque whiteout keeps them
+  const dirTimes: Array<[string, Date]> = [];
+  for await (const { header, body } of readTar(decompressed(layer))) {
+    result.entries++;
+    const parts = cleanEntryPath(header.name);
+    if (parts.length === 0) continue; // the layer's root: the snapshot keeps its own
+    const base = parts.at(-1)!;
+    const parentParts = parts.slice(0, -1);
+    if (base === OPAQUE) {
+      const dir = resolveDir(root, parentParts);
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      if (whiteouts === 'overlay') tool('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir], `opaque directory ${header.name}`);
+      else for (const n of readdirSync(dir)) if (!created.has(join(dir, n))) rmSync(join(dir, n), { recursive: true, force: true });
+      continue;
+    }
+    if (base.startsWith(WH)) {
+      const target = resolveInRoot(root, [...parentParts, base.slice(WH.length)]);
+      mkdirSync(resolveDir(root, parentParts), { recursive: true, mode: 0o755 });
+      rmSync(target, { recursive: true, force: true });
+      if (whiteouts === 'overlay') tool('mknod', ['-m', '0', target, 'c', '0', '0'], `whiteout ${header.name}`);
+      continue;
+    }
+    const path = resolveInRoot(root, parts);
+    mkdirSync(resolveDir(root, parentParts), { recursive: true, mode: 0o755 });
+    const existing = lstatOrUndefined(path);
+    if (existing && !(existing.isDirectory() && header.type === 'dir')) rmSync(path, { recursive: true, force: true });
+    created.add(path);
+    result.size += await createEntry(root, path, header, body, !!existing?.isDirectory());
+    if (header.type === 'link') continue; // the inode it shares has its owner, mode and times
+    lchownSync(path, header.uid, header.gid);
+    if (header.type !== 'symlink') chmodSync(path, header.mode); // after chown, which clears set-id bits
+    for (const [name, value] of Object.entries(header.xattrs)) tool('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, path], `xattr ${name} on ${header.name}`);
+    if (header.type === 'dir') dirTimes.push([path, header.mtime]);
+    else lutimesSync(path, header.mtime, header.mtime);
+  }
+  // Directory times last: creating their children changed them.
+  for (const [path, mtime] of dirTimes.reverse()) utimesSync(path, mtime, mtime);
+  return result;
+}
+
+async function createEntry(root: string, path: string, h: TarHeader, body: AsyncIterable<Buffer>, isDir: boolean): Promise<number> {
+  switch (h.type) {
+    case 'dir':
+      if (!isDir) mkdirSync(path, { mode: 0o700 });
+      return 0;
+    case 'file': {
+      // O_EXCL|O_NOFOLLOW: the path was just cleared; nothing may have put a link there.
+      const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+      let n = 0;
+      try {
+        for await (const chunk of body) {
+          await fh.write(chunk);
+          n += chunk.length;
+        }
+      } finally {
+        await fh.close();
+      }
+      return n;
+    }
+    case 'symlink':
+      symlinkSync(h.linkname, path);
+      return 0;
+    case 'link': {
+      const target = resolveInRoot(root, cleanEntryPath(h.linkname));
+      const st = lstatOrUndefined(target);
+      if (!st) throw invalid(`layer entry ${h.name}: hardlink target ${h.linkname} is not in the layer stack`);
+      if (st.isDirectory()) throw invalid(`layer entry ${h.name}: hardlink to a directory`);
+      linkSync(target, path);
+      return 0;
+    }
+    case 'char':
+    case 'block':
+    case 'fifo': {
+      const kind = h.type === 'char' ? ['c', String(h.devmajor), String(h.devminor)] : h.type === 'block' ? ['b', String(h.devmajor), String(h.devminor)] : ['p'];
+      tool('mknod', ['-m', '0600', path, ...kind], `device ${h.name}`);
+      return 0;
+    }
+  }
+}

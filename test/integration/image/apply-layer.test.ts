@@ -1,0 +1,176 @@
+// Layers applied to real snapshots: GNU tar's own archives (owners, modes, set-id bits, mtimes,
+// symlinks, hardlinks, fifos, devices, gzip), whiteouts and opaque directories on overlayfs and on
+// the naive snapshotter, and hostile archives that must write nothing outside (asserted on disk).
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chownSync, chmodSync, linkSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { cleanupDir } from '../../helpers/runtime.js';
+import { mountAll, unmountAll } from '../../../src/sys/mount.js';
+import { applyLayer, type WhiteoutMode } from '../../../src/image/apply-layer.js';
+import { tarEntry, TAR_END } from '../../../src/image/tar-writer.js';
+import { NaiveSnapshotter } from '../../../src/supervisor/snapshots/naive.js';
+import { OverlaySnapshotter } from '../../../src/supervisor/snapshots/overlay.js';
+import type { Snapshotter } from '../../../src/supervisor/snapshots/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-layer-'));
+const target = join(dir, 'mnt');
+mkdirSync(target);
+let mounted = false;
+const T = new Date('2021-02-03T04:05:06Z');
+
+async function* chunks(buf: Buffer, size = 1000): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+/** A layer as GNU tar writes it, from a tree made here. */
+function gnuTarLayer(): Buffer {
+  const src = join(dir, `src-${Date.now()}`);
+  mkdirSync(join(src, 'etc', 'sub'), { recursive: true });
+  writeFileSync(join(src, 'etc', 'hello'), 'hello world\n');
+  writeFileSync(join(src, 'etc', 'sub', 'gone-later'), 'x');
+  writeFileSync(join(src, 'etc', 'sub', 'hidden-by-opaque'), 'y');
+  writeFileSync(join(src, 'suid'), '#!/bin/sh\n');
+  chownSync(join(src, 'suid'), 1000, 1001);
+  chmodSync(join(src, 'suid'), 0o4755);
+  linkSync(join(src, 'etc', 'hello'), join(src, 'hardlink'));
+  symlinkSync('etc/hello', join(src, 'symlink'));
+  execFileSync('mkfifo', [join(src, 'fifo')]);
+  execFileSync('mknod', [join(src, 'null'), 'c', '1', '3']);
+  utimesSync(join(src, 'etc', 'hello'), T, T);
+  utimesSync(join(src, 'etc'), T, T);
+  const tar = execFileSync('tar', ['-C', src, '--xattrs', '-cf', '-', '.'], { maxBuffer: 1 << 26 });
+  cleanupDir(src);
+  return tar;
+}
+
+/** A second layer: deletes a file and makes a directory opaque, and adds a file inside it. */
+function whiteoutLayer(): Buffer {
+  return Buffer.concat([
+    tarEntry({ name: 'etc/', type: 'dir', mode: 0o755 }),
+    tarEntry({ name: 'etc/sub/', type: 'dir', mode: 0o755 }),
+    tarEntry({ name: 'etc/sub/.wh..wh..opq', type: 'file' }),
+    tarEntry({ name: 'etc/sub/new', type: 'file' }, Buffer.from('new in layer 2')),
+    tarEntry({ name: 'etc/.wh.hello', type: 'file' }),
+    TAR_END,
+  ]);
+}
+
+function withView(sn: Snapshotter, key: string, parent: string, fn: () => void): void {
+  mountAll(sn.view(key, parent), target);
+  mounted = true;
+  try {
+    fn();
+  } finally {
+    unmountAll(target);
+    mounted = false;
+    sn.remove(key);
+  }
+}
+
+/** Applies `layer` as a new committed snapshot on `parent`; returns its name. */
+async function commitLayer(sn: Snapshotter, name: string, parent: string | undefined, layer: Buffer, mode: WhiteoutMode): Promise<void> {
+  const key = `${name}-extract`;
+  const mounts = sn.prepare(key, parent);
+  // The layer goes into the snapshot's own directory (overlay's upper; the naive copy).
+  const opt = mounts[0]!.options.find((o) => o.startsWith('upperdir='));
+  const root = opt ? opt.slice('upperdir='.length) : mounts[0]!.source;
+  await applyLayer(root, chunks(layer), mode);
+  sn.commit(name, key);
+}
+
+after(() => {
+  if (mounted) unmountAll(target);
+  cleanupDir(dir);
+});
+
+for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapshotter(r), 'overlay'], ['naive', (r: string) => new NaiveSnapshotter(r), 'remove']] as const) {
+  describe(`layers on the ${name} snapshotter`, () => {
+    const sn = make(join(dir, name));
+
+    it('applies GNU tar\'s layer (gzip) with owners, modes, set-id bits, times, links and devices', async () => {
+      await commitLayer(sn, 'l1', undefined, gzipSync(gnuTarLayer()), mode);
+      withView(sn, 'v1', 'l1', () => {
+        assert.equal(readFileSync(join(target, 'etc', 'hello'), 'utf8'), 'hello world\n');
+        const suid = statSync(join(target, 'suid'));
+        assert.deepEqual([suid.uid, suid.gid, suid.mode & 0o7777], [1000, 1001, 0o4755]);
+        assert.equal(statSync(join(target, 'hardlink')).ino, statSync(join(target, 'etc', 'hello')).ino);
+        assert.equal(readlinkSync(join(target, 'symlink')), 'etc/hello');
+        assert.ok(lstatSync(join(target, 'fifo')).isFIFO());
+        const dev = lstatSync(join(target, 'null'));
+        assert.ok(dev.isCharacterDevice());
+        assert.equal(dev.rdev, (1 << 8) | 3);
+        assert.equal(statSync(join(target, 'etc', 'hello')).mtime.getTime(), T.getTime());
+        assert.equal(statSync(join(target, 'etc')).mtime.getTime(), T.getTime(), 'a directory keeps its time after its children');
+      });
+    });
+
+    it('turns whiteouts and opaque directories into deletions the next layer sees', async () => {
+      await commitLayer(sn, 'l2', 'l1', whiteoutLayer(), mode);
+      withView(sn, 'v2', 'l2', () => {
+        assert.equal(existsSync(join(target, 'etc', 'hello')), false, '.wh.hello deleted it');
+        assert.deepEqual(readdirSync(join(target, 'etc', 'sub')), ['new'], 'the opaque directory shows only this layer');
+        assert.equal(readFileSync(join(target, 'hardlink'), 'utf8'), 'hello world\n', 'the other link to it stays');
+      });
+    });
+  });
+}
+
+describe('hostile layers', () => {
+  const outside = join(dir, 'outside');
+  const run = async (entries: Buffer[]) => {
+    const root = mkdtempSync(join(dir, 'root-'));
+    const err = await applyLayer(root, chunks(Buffer.concat([...entries, TAR_END])), 'remove').then(() => undefined, (e: Error) => e);
+    return { root, err };
+  };
+
+  it('keeps ../ paths, absolute paths and symlinked parents inside the root', async () => {
+    mkdirSync(outside);
+    const { root, err } = await run([
+      tarEntry({ name: 'abs', type: 'symlink', linkname: outside }),
+      tarEntry({ name: 'abs/through-absolute-link', type: 'file' }, Buffer.from('pwned')),
+      tarEntry({ name: 'rel', type: 'symlink', linkname: '../../../../../../..' + outside }),
+      tarEntry({ name: 'rel/through-relative-link', type: 'file' }, Buffer.from('pwned')),
+      tarEntry({ name: outside + '/absolute-name', type: 'file' }, Buffer.from('pwned')),
+    ]);
+    assert.equal(err, undefined);
+    assert.deepEqual(readdirSync(outside), [], 'nothing written outside the root');
+    // Each lands where a chroot would have put it.
+    assert.equal(readFileSync(join(root, outside, 'through-absolute-link'), 'utf8'), 'pwned');
+    assert.equal(readFileSync(join(root, outside, 'through-relative-link'), 'utf8'), 'pwned');
+    assert.equal(readFileSync(join(root, outside, 'absolute-name'), 'utf8'), 'pwned');
+  });
+
+  it('refuses an entry that climbs out with ../ and a hardlink to a host file', async () => {
+    const climb = await run([tarEntry({ name: '../../escape', type: 'file' }, Buffer.from('x'))]);
+    assert.match(climb.err?.message ?? '', /points outside the layer/);
+    const hard = await run([tarEntry({ name: 'passwd', type: 'link', linkname: '/etc/passwd' })]);
+    assert.match(hard.err?.message ?? '', /not in the layer stack/);
+    assert.equal(existsSync(join(dir, 'escape')), false);
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
+  it('does not write through a symlink planted at the entry\'s own name', async () => {
+    writeFileSync(join(outside, 'victim'), 'original');
+    const { root, err } = await run([
+      tarEntry({ name: 'f', type: 'symlink', linkname: join(outside, 'victim') }),
+      tarEntry({ name: 'f', type: 'file' }, Buffer.from('overwritten?')),
+    ]);
+    assert.equal(err, undefined);
+    assert.equal(readFileSync(join(outside, 'victim'), 'utf8'), 'original');
+    assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'overwritten?');
+  });
+
+  it('reports truncated and corrupt archives clearly', async () => {
+    const file = tarEntry({ name: 'big', type: 'file' }, Buffer.alloc(5000, 1));
+    const cut = await run([file.subarray(0, 2000)]);
+    assert.match(cut.err?.message ?? '', /truncated/);
+    const bad = Buffer.from(file);
+    bad[0] = 0x41;
+    const corrupt = await run([bad]);
+    assert.match(corrupt.err?.message ?? '', /checksum mismatch/);
+  });
+});
