@@ -4,7 +4,8 @@
 // On an overlay upper layer whiteouts become overlay's own (a 0:0 character device, the
 // trusted.overlay.opaque xattr); on a plain directory (the naive snapshotter) they delete.
 // Every path is resolved inside the root (secure-path.ts): a hostile layer writes nothing outside.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, constants as fsc } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +38,10 @@ function lstatOrUndefined(path: string) {
   }
 }
 
-/** A layer stream, decompressed if it is gzip (told by its magic bytes, not its media type). */
+/**
+ * A layer stream, decompressed if it is gzip or zstd (told by its magic bytes, not its media type:
+ * registries mislabel). zstd goes through the zstd tool, which Node 20's zlib lacks.
+ */
 export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   const first = await it.next();
@@ -47,18 +51,46 @@ export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerat
     yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   })();
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) throw invalid('zstd-compressed layers are not supported yet');
-  if (head[0] !== 0x1f || head[1] !== 0x8b) {
-    yield* rest;
-    return;
-  }
-  const gunzip = createGunzip();
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) yield* unzstd(rest);
+  else if (head[0] === 0x1f && head[1] === 0x8b) yield* through(createGunzip(), rest);
+  else yield* rest;
+}
+
+/** Pipes `source` through a transform, with backpressure, yielding its output. */
+async function* through(t: Duplex, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const feed = (async () => {
-    for await (const chunk of rest) if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r));
-    gunzip.end();
+    for await (const chunk of source) if (!t.write(chunk)) await new Promise((r) => t.once('drain', r));
+    t.end();
   })();
-  feed.catch((err: Error) => gunzip.destroy(err));
-  for await (const chunk of gunzip) yield chunk as Buffer;
+  feed.catch((err: Error) => t.destroy(err));
+  for await (const chunk of t) yield chunk as Buffer;
+  await feed;
+}
+
+async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', (err) => reject(new BerthError('UNAVAILABLE', `zstd layer: cannot run zstd (apt-get install zstd): ${err.message}`)));
+    child.once('close', resolve);
+  });
+  exited.catch(() => {});
+  const feed = (async () => {
+    for await (const chunk of source) if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+    child.stdin.end();
+  })();
+  feed.catch(() => child.kill());
+  child.stdin.on('error', () => {}); // zstd stopped reading: its exit status says why
+  let done = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    done = true;
+  } finally {
+    if (!done) child.kill(); // the consumer stopped early
+  }
+  const code = await exited;
+  if (code !== 0) throw invalid(`zstd layer: ${stderr.trim() || `zstd exited with ${code}`}`);
   await feed;
 }
 

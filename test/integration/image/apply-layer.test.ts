@@ -121,9 +121,10 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
 
 describe('hostile layers', () => {
   const outside = join(dir, 'outside');
-  const run = async (entries: Buffer[]) => {
+  /** Applies the entries (and the end blocks, unless `whole` says the bytes are a whole archive). */
+  const run = async (entries: Buffer[], whole = false) => {
     const root = mkdtempSync(join(dir, 'root-'));
-    const err = await applyLayer(root, chunks(Buffer.concat([...entries, TAR_END])), 'remove').then(() => undefined, (e: Error) => e);
+    const err = await applyLayer(root, chunks(Buffer.concat(whole ? entries : [...entries, TAR_END])), 'remove').then(() => undefined, (e: Error) => e);
     return { root, err };
   };
 
@@ -162,6 +163,16 @@ describe('hostile layers', () => {
     assert.equal(err, undefined);
     assert.equal(readFileSync(join(outside, 'victim'), 'utf8'), 'original');
     assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'overwritten?');
+  });
+
+  it('reads zstd layers, and says what is wrong with a corrupt one', async () => {
+    const tar = Buffer.concat([tarEntry({ name: 'z', type: 'file' }, Buffer.from('from zstd')), TAR_END]);
+    const zst = execFileSync('zstd', ['-q', '-c'], { input: tar });
+    const ok = await run([zst], true);
+    assert.equal(ok.err, undefined);
+    assert.equal(readFileSync(join(ok.root, 'z'), 'utf8'), 'from zstd');
+    const broken = await run([zst.subarray(0, zst.length - 6)], true);
+    assert.match(broken.err?.message ?? '', /zstd layer/);
   });
 
   it('reports truncated and corrupt archives clearly', async () => {
