@@ -53,6 +53,15 @@ const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
 /** One entry: header blocks, then `data` padded to a block (files only). */
 export function tarEntry(h: TarWriteHeader, data: Buffer = Buffer.alloc(0)): Buffer {
   const size = h.type === 'file' ? data.length : 0;
+  return Buffer.concat([tarHeader({ ...h, size }), ...(size ? [data, tarPadding(size)] : [])]);
+}
+
+/** The zero bytes that pad `size` bytes of file data to a whole block. */
+export const tarPadding = (size: number): Buffer => pad(size);
+
+/** The header blocks of an entry whose `size` bytes of data (files only) the caller writes next. */
+export function tarHeader(h: TarWriteHeader): Buffer {
+  const size = h.type === 'file' ? h.size ?? 0 : 0;
   const pax: string[] = [];
   if (Buffer.byteLength(h.name) > 100) pax.push(paxRecord('path', h.name));
   if (h.linkname && Buffer.byteLength(h.linkname) > 100) pax.push(paxRecord('linkpath', h.linkname));
@@ -63,7 +72,6 @@ export function tarEntry(h: TarWriteHeader, data: Buffer = Buffer.alloc(0)): Buf
     parts.push(rawHeader('././@PaxHeader', 'x', {} as TarWriteHeader, body.length), body, pad(body.length));
   }
   parts.push(rawHeader(h.name.slice(0, 100), FLAGS[h.type], { ...h, linkname: h.linkname?.slice(0, 100) }, Math.min(size, 0o77777777777)));
-  if (size) parts.push(data, pad(size));
   return Buffer.concat(parts);
 }
 

@@ -8,19 +8,28 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { cleanupDir } from '../../helpers/runtime.js';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
 import { applyLayer, type WhiteoutMode } from '../../../src/image/apply-layer.js';
 import { tarEntry, TAR_END } from '../../../src/image/tar-writer.js';
+import { naiveChanges, overlayChanges, writeLayer } from '../../../src/image/diff-layer.js';
 import { NaiveSnapshotter } from '../../../src/supervisor/snapshots/naive.js';
 import { OverlaySnapshotter } from '../../../src/supervisor/snapshots/overlay.js';
 import type { Snapshotter } from '../../../src/supervisor/snapshots/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-layer-'));
 const target = join(dir, 'mnt');
+const target2 = join(dir, 'mnt2');
 mkdirSync(target);
-let mounted = false;
+mkdirSync(target2);
 const T = new Date('2021-02-03T04:05:06Z');
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of source) parts.push(b);
+  return Buffer.concat(parts);
+}
 
 async function* chunks(buf: Buffer, size = 1000): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
@@ -61,12 +70,10 @@ function whiteoutLayer(): Buffer {
 
 function withView(sn: Snapshotter, key: string, parent: string, fn: () => void): void {
   mountAll(sn.view(key, parent), target);
-  mounted = true;
   try {
     fn();
   } finally {
     unmountAll(target);
-    mounted = false;
     sn.remove(key);
   }
 }
@@ -83,9 +90,25 @@ async function commitLayer(sn: Snapshotter, name: string, parent: string | undef
 }
 
 after(() => {
-  if (mounted) unmountAll(target);
+  for (const t of [target, target2]) if (existsSync(t) && readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${t} `)) unmountAll(t);
   cleanupDir(dir);
 });
+
+/** Every entry of a tree with what a layer must carry: type, mode, owner, size, content, link, time. */
+function treeOf(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, path));
+      const what = st.isSymbolicLink() ? `-> ${readlinkSync(join(root, path))}` : st.isFile() ? `${st.size} ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex').slice(0, 12)} t${Math.floor(st.mtimeMs / 1000)}` : `rdev ${st.rdev}`;
+      out.push(`${path} ${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? 'dir' : what}`);
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return out;
+}
 
 for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapshotter(r), 'overlay'], ['naive', (r: string) => new NaiveSnapshotter(r), 'remove']] as const) {
   describe(`layers on the ${name} snapshotter`, () => {
@@ -115,6 +138,49 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
         assert.deepEqual(readdirSync(join(target, 'etc', 'sub')), ['new'], 'the opaque directory shows only this layer');
         assert.equal(readFileSync(join(target, 'hardlink'), 'utf8'), 'hello world\n', 'the other link to it stays');
       });
+    });
+
+    it('diffs a changed snapshot into a layer that rebuilds the same tree', async () => {
+      const mounts = sn.prepare('work', 'l2');
+      mountAll(mounts, target);
+          try {
+        writeFileSync(join(target, 'suid'), 'changed content');
+        cleanupDir(join(target, 'fifo'));
+        mkdirSync(join(target, 'newdir', 'deep'), { recursive: true });
+        writeFileSync(join(target, 'newdir', 'deep', 'file'), 'deep new');
+        cleanupDir(join(target, 'etc', 'sub'));
+        mkdirSync(join(target, 'etc', 'sub'));
+        writeFileSync(join(target, 'etc', 'sub', 'fresh'), 'only this');
+        writeFileSync(join(target, 'h1'), 'linked');
+        linkSync(join(target, 'h1'), join(target, 'h2'));
+        chownSync(join(target, 'hardlink'), 7, 8);
+        symlinkSync('/newdir', join(target, 'abs-link'));
+      } finally {
+        unmountAll(target);
+          }
+      let layer: Buffer;
+      if (mode === 'overlay') {
+        const upper = mounts[0]!.options.find((o) => o.startsWith('upperdir='))!.slice('upperdir='.length);
+        layer = await collect(writeLayer(upper, overlayChanges(upper)));
+      } else {
+        // containerd's way for plain directories: the parent's view beside the changed copy.
+        mountAll(sn.view('lower', 'l2'), target2);
+        try {
+          layer = await collect(writeLayer(mounts[0]!.source, naiveChanges(target2, mounts[0]!.source)));
+        } finally {
+          unmountAll(target2);
+          sn.remove('lower');
+        }
+      }
+      sn.commit('l3', 'work');
+      await commitLayer(sn, 'l3-replayed', 'l2', layer, mode);
+      let original: string[] = [];
+      withView(sn, 'v-orig', 'l3', () => (original = treeOf(target)));
+      withView(sn, 'v-replayed', 'l3-replayed', () => {
+        assert.deepEqual(treeOf(target), original);
+        assert.equal(statSync(join(target, 'h1')).ino, statSync(join(target, 'h2')).ino, 'hardlinks stay links');
+      });
+      assert.ok(original.some((l) => l.startsWith('etc/sub/fresh ')) && !original.some((l) => l.startsWith('etc/sub/new ')));
     });
   });
 }
