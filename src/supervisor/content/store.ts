@@ -7,7 +7,7 @@ import { chmod, open, rename, rm, stat, type FileHandle } from 'node:fs/promises
 import { join } from 'node:path';
 import { BerthError, errnoOf, invalid, notFound } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
-import { digestOf, hasher, parseDigest } from './digest.js';
+import { digestOf, hasher, parseDigest } from '../../common/digest.js';
 import { fsyncDir, writeFileAtomic } from './fs-atomic.js';
 
 export interface ContentInfo {

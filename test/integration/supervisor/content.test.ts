@@ -12,7 +12,7 @@ import { cleanupDir } from '../../helpers/runtime.js';
 import { ContentStore } from '../../../src/supervisor/content/store.js';
 import { LeaseStore } from '../../../src/supervisor/content/leases.js';
 import { collectGarbage } from '../../../src/supervisor/content/gc.js';
-import { digestOf } from '../../../src/supervisor/content/digest.js';
+import { digestOf } from '../../../src/common/digest.js';
 
 const root = mkdtempSync(join(tmpdir(), 'berth-content-'));
 let n = 0;

@@ -1,7 +1,7 @@
 // Content digests as the OCI image spec writes them: "algorithm:hex". berth stores sha256 and
 // sha512 blobs; anything else is refused before it can name a file.
 import { createHash, type Hash } from 'node:crypto';
-import { invalid } from '../../common/errors.js';
+import { invalid } from './errors.js';
 
 const LENGTHS: Record<string, number> = { sha256: 64, sha512: 128 };
 
