@@ -5,6 +5,7 @@
 // trusted.overlay.opaque xattr); on a plain directory (the naive snapshotter) they delete.
 // Every path is resolved inside the root (secure-path.ts): a hostile layer writes nothing outside.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, constants as fsc } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -94,11 +95,25 @@ async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   await feed;
 }
 
-export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whiteouts: WhiteoutMode): Promise<ApplyResult> {
+/** Passes chunks through while hashing them (the uncompressed tar's digest is the diff ID). */
+async function* hashing(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * Applies a layer; with `diffId` (the image config's rootfs.diff_ids entry) the uncompressed tar
+ * must hash to it, or the apply fails (the caller discards the snapshot).
+ */
+export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whiteouts: WhiteoutMode, opts: { diffId?: string } = {}): Promise<ApplyResult> {
   const result: ApplyResult = { size: 0, entries: 0 };
+  const hash = createHash('sha256');
   const created = new Set<string>(); // paths this layer made: an opaque whiteout keeps them
   const dirTimes: Array<[string, Date]> = [];
-  for await (const { header, body } of readTar(decompressed(layer))) {
+  const tar = hashing(decompressed(layer), hash);
+  for await (const { header, body } of readTar(tar)) {
     result.entries++;
     const parts = cleanEntryPath(header.name);
     if (parts.length === 0) continue; // the layer's root: the snapshot keeps its own
@@ -133,6 +148,13 @@ export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whi
   }
   // Directory times last: creating their children changed them.
   for (const [path, mtime] of dirTimes.reverse()) utimesSync(path, mtime, mtime);
+  if (opts.diffId) {
+    for await (const _ of tar) {
+      // the end-of-archive blocks and any padding after them count toward the diff ID
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== opts.diffId) throw new BerthError('FAILED_PRECONDITION', `layer content has diff ID ${got}, want ${opts.diffId}: the layer does not match the image's config`);
+  }
   return result;
 }
 

@@ -57,3 +57,43 @@ export async function startRegistry(): Promise<TestRegistry> {
     },
   };
 }
+
+export interface PushedImage {
+  /** The reference the image was pushed under ("HOST/REPO:TAG"). */
+  name: string;
+  indexDigest: string;
+  manifestDigest: string;
+  diffIds: string[];
+}
+
+/**
+ * Pushes an image made of `layers` (uncompressed tars, sent gzipped) as an OCI index with a
+ * linux/amd64 manifest, the way `docker buildx` publishes one.
+ */
+export async function pushTestImage(host: string, repoTag: string, layers: Buffer[]): Promise<PushedImage> {
+  const { RegistryClient } = await import('../../src/registry/client.js');
+  const { parseReference } = await import('../../src/image/reference.js');
+  const { MediaType } = await import('../../src/image/manifest.js');
+  const { digestOf } = await import('../../src/common/digest.js');
+  const { gzipSync } = await import('node:zlib');
+  const client = new RegistryClient();
+  const ref = parseReference(`${host}/${repoTag}`);
+  const once = async function* (b: Buffer) {
+    yield b;
+  };
+  const blobs = layers.map((l) => gzipSync(l));
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => digestOf(l)) } }));
+  for (const b of [config, ...blobs]) await client.putBlob(ref, digestOf(b), b.length, () => once(b));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: digestOf(config), size: config.length },
+    layers: blobs.map((b) => ({ mediaType: MediaType.ociLayerGzip, digest: digestOf(b), size: b.length })),
+  }));
+  await client.putManifest({ ...ref, tag: undefined, digest: digestOf(manifest) }, manifest, MediaType.ociManifest);
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MediaType.ociIndex,
+    manifests: [{ mediaType: MediaType.ociManifest, digest: digestOf(manifest), size: manifest.length, platform: { os: 'linux', architecture: 'amd64' } }],
+  }));
+  await client.putManifest(ref, index, MediaType.ociIndex);
+  return { name: `${host}/${repoTag}`, indexDigest: digestOf(index), manifestDigest: digestOf(manifest), diffIds: layers.map((l) => digestOf(l)) };
+}

@@ -4,6 +4,7 @@
 // ingests that no lease holds and no live writer is using (an interrupted pull).
 import type { ContentStore } from './store.js';
 import type { LeaseStore } from './leases.js';
+import type { Snapshotter } from '../snapshots/types.js';
 
 const CONTENT_REF = 'containerd.io/gc.ref.content';
 
@@ -11,11 +12,23 @@ export interface GcResult {
   removedLeases: string[];
   removedBlobs: string[];
   removedIngests: string[];
+  removedSnapshots: string[];
 }
 
-export function collectGarbage(opts: { content: ContentStore; leases: LeaseStore; roots?: Iterable<string>; now?: Date }): GcResult {
+export interface GcOptions {
+  content: ContentStore;
+  leases: LeaseStore;
+  /** Content digests in use (image targets). */
+  roots?: Iterable<string>;
+  /** With a snapshotter: the snapshot keys in use (image chain IDs, containers' layers). */
+  snapshotter?: Snapshotter;
+  snapshotRoots?: Iterable<string>;
+  now?: Date;
+}
+
+export function collectGarbage(opts: GcOptions): GcResult {
   const { content, leases } = opts;
-  const result: GcResult = { removedLeases: [], removedBlobs: [], removedIngests: [] };
+  const result: GcResult = { removedLeases: [], removedBlobs: [], removedIngests: [], removedSnapshots: [] };
   const live = [];
   for (const lease of leases.list()) {
     if (leases.expired(lease, opts.now)) {
@@ -50,5 +63,32 @@ export function collectGarbage(opts: { content: ContentStore; leases: LeaseStore
     content.abort(ingest.ref);
     result.removedIngests.push(ingest.ref);
   }
+  if (opts.snapshotter) result.removedSnapshots = collectSnapshots(opts.snapshotter, [...(opts.snapshotRoots ?? []), ...live.flatMap((l) => l.resources.filter((r) => r.type === `snapshots/${opts.snapshotter!.name}`).map((r) => r.id))]);
   return result;
+}
+
+/** Removes every snapshot that no root reaches (a root keeps its parents); children go first. */
+function collectSnapshots(sn: Snapshotter, roots: string[]): string[] {
+  const all = new Map(sn.list().map((s) => [s.key, s]));
+  const keep = new Set<string>();
+  for (const root of roots) {
+    let key: string | undefined = root;
+    while (key !== undefined && all.has(key) && !keep.has(key)) {
+      keep.add(key);
+      key = all.get(key)!.parent;
+    }
+  }
+  const removed: string[] = [];
+  // A snapshot is removable once no remaining snapshot names it as parent.
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const [key] of all) {
+      if (keep.has(key) || [...all.values()].some((c) => c.parent === key)) continue;
+      sn.remove(key);
+      all.delete(key);
+      removed.push(key);
+      progress = true;
+    }
+  }
+  return removed;
 }

@@ -37,3 +37,15 @@ export interface Snapshotter {
   list(): SnapshotInfo[];
   usage(key: string): Usage;
 }
+
+/**
+ * The directory a layer is unpacked into for an active snapshot's mounts: overlay's upperdir, or
+ * the bind source of a snapshot that is a plain directory.
+ */
+export function writableLayerDir(mounts: readonly Mount[]): string {
+  const m = mounts[0];
+  const upper = m?.options.find((o) => o.startsWith('upperdir='));
+  if (upper) return upper.slice('upperdir='.length);
+  if (m?.type === 'bind' && m.options.includes('rw')) return m.source;
+  throw new Error('the snapshot has no writable layer directory');
+}

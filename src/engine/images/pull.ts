@@ -1,0 +1,221 @@
+// Pulling an image: the manifest (through an index, for the platform), the config and the layers
+// into the content store, and the layers unpacked into committed snapshots named by chain ID,
+// everything under a lease so that an interrupted pull leaves only what garbage collection
+// removes. Layers download in parallel while earlier ones are unpacked in order; progress comes
+// as Docker's JSON progress messages.
+import { BerthError } from '../../common/errors.js';
+import { isSameProcessAlive, procStat } from '../../sys/proc.js';
+import { applyLayer, type WhiteoutMode } from '../../image/apply-layer.js';
+import { chainIds } from '../../image/chain-id.js';
+import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
+import { familiarName, type ImageReference } from '../../image/reference.js';
+import type { RegistryClient } from '../../registry/client.js';
+import type { LeaseStore } from '../../supervisor/content/leases.js';
+import type { ContentStore } from '../../supervisor/content/store.js';
+import { type Snapshotter, writableLayerDir } from '../../supervisor/snapshots/types.js';
+
+export interface PullDeps {
+  content: ContentStore;
+  leases: LeaseStore;
+  snapshotter: Snapshotter;
+  whiteouts: WhiteoutMode;
+  registry: RegistryClient;
+}
+
+/** One of Docker's JSON progress messages (what `docker pull` draws). */
+export interface PullProgress {
+  status: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+}
+
+export interface PulledImage {
+  /** What the reference resolved to: the index or the manifest. */
+  target: Descriptor;
+  manifestDigest: string;
+  config: { digest: string; json: Record<string, unknown> };
+  /** Chain ID of every layer; the last names the image's committed snapshot. */
+  chainIds: string[];
+  /** The lease that holds the pulled content: delete it once the image is recorded. */
+  leaseId: string;
+}
+
+const PARALLEL_DOWNLOADS = 3;
+const short = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+
+/** Fetches a blob into the content store (under the lease) unless it is there. */
+async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string, progress?: (p: PullProgress) => void): Promise<boolean> {
+  deps.leases.addResource(leaseId, { type: 'content', id: d.digest });
+  if (deps.content.has(d.digest)) return false;
+  deps.leases.addResource(leaseId, { type: 'ingest', id: d.digest });
+  let w = await deps.content.writer(d.digest, { expected: d.digest, total: d.size });
+  if (w.offset > 0) { // a partial ingest from an interrupted pull: the download starts over
+    await w.close();
+    deps.content.abort(d.digest);
+    w = await deps.content.writer(d.digest, { expected: d.digest, total: d.size });
+  }
+  try {
+    let last = 0;
+    for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size)) {
+      await w.write(chunk);
+      if (progress && (w.offset - last > 256 * 1024 || w.offset === d.size)) {
+        last = w.offset;
+        progress({ status: 'Downloading', id: short(d.digest), progressDetail: { current: w.offset, total: d.size } });
+      }
+    }
+    await w.commit();
+    return true;
+  } catch (err) {
+    await w.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function fetchJson(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string): Promise<Buffer> {
+  await fetchBlob(deps, ref, d, leaseId);
+  return deps.content.read(d.digest);
+}
+
+const OWNER = 'berth.owner';
+
+/** This process, as a lease label: pid and start time, so a reused pid is not mistaken for it. */
+function owner(): string {
+  return `${process.pid} ${procStat(process.pid)?.startTime ?? 0}`;
+}
+
+/**
+ * Deletes the leases of pulls whose process is gone (killed mid-pull): what they held becomes
+ * garbage for the next collection. The daemon calls this when it starts.
+ */
+export function releaseOrphanLeases(leases: LeaseStore): string[] {
+  const released: string[] = [];
+  for (const l of leases.list()) {
+    const o = l.labels[OWNER];
+    if (!o) continue;
+    const [pid, start] = o.split(' ').map(Number);
+    if (isSameProcessAlive(pid!, start!)) continue;
+    leases.delete(l.id);
+    released.push(l.id);
+  }
+  return released;
+}
+
+/**
+ * Pulls `ref`. On success the content and snapshots are held by the returned lease until the
+ * caller has recorded the image; on failure the lease is deleted and garbage collection takes
+ * what was fetched.
+ */
+export async function pullImage(deps: PullDeps, ref: ImageReference, opts: { platform?: string; onProgress?: (p: PullProgress) => void } = {}): Promise<PulledImage> {
+  const lease = deps.leases.create({ expiresInMs: 24 * 3600 * 1000, labels: { 'berth.pull': familiarName(ref), [OWNER]: owner() } });
+  try {
+    return await pullUnderLease(deps, ref, lease.id, opts);
+  } catch (err) {
+    deps.leases.delete(lease.id);
+    throw err;
+  }
+}
+
+async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: string, opts: { platform?: string; onProgress?: (p: PullProgress) => void }): Promise<PulledImage> {
+  const say = opts.onProgress ?? (() => {});
+  const lease = { id: leaseId };
+  say({ status: `Pulling from ${ref.repository.replace(/^library\//, '')}`, id: ref.tag ?? ref.digest });
+
+  // The manifest, through the index when there is one.
+  const top = await deps.registry.getManifest(ref);
+  const topParsed = parseManifest(top.bytes, top.mediaType);
+  const target: Descriptor = { mediaType: topParsed.mediaType, digest: top.digest, size: top.bytes.length };
+  await storeBytes(deps, top.digest, top.bytes, lease.id);
+  let manifest: Manifest;
+  let manifestDigest = top.digest;
+  if (topParsed.kind === 'index') {
+    const chosen = selectManifest(topParsed.index, parsePlatform(opts.platform));
+    const m = await deps.registry.getManifest(ref, chosen.digest);
+    const parsed = parseManifest(m.bytes, m.mediaType || chosen.mediaType);
+    if (parsed.kind !== 'manifest') throw new BerthError('INVALID_ARGUMENT', `${familiarName(ref)}: the index points at another index`);
+    manifest = parsed.manifest;
+    manifestDigest = m.digest;
+    await storeBytes(deps, m.digest, m.bytes, lease.id);
+    deps.content.setLabels(top.digest, { 'containerd.io/gc.ref.content.m.0': m.digest });
+  } else manifest = topParsed.manifest;
+
+  const configBytes = await fetchJson(deps, ref, manifest.config, lease.id);
+  const config = JSON.parse(configBytes.toString()) as { rootfs?: { diff_ids?: string[] } };
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) throw new BerthError('INVALID_ARGUMENT', `${familiarName(ref)}: the config lists ${diffIds.length} layers, the manifest ${manifest.layers.length}`);
+  const chain = chainIds(diffIds);
+  const labels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest };
+  manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
+  deps.content.setLabels(manifestDigest, labels);
+
+  // Downloads run ahead (a few at a time); unpacking follows in layer order.
+  const present = manifest.layers.map((_, i) => hasSnapshot(deps.snapshotter, chain[i]!));
+  for (const [i, l] of manifest.layers.entries()) say({ status: present[i] ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
+  const downloaded = manifest.layers.map(() => deferred());
+  let next = 0;
+  const downloader = async () => {
+    for (let i = next++; i < manifest.layers.length; i = next++) {
+      const l = manifest.layers[i]!;
+      try {
+        if (!present[i]) {
+          await fetchBlob(deps, ref, l, lease.id, say);
+          say({ status: 'Download complete', id: short(l.digest) });
+        }
+        downloaded[i]!.resolve();
+      } catch (err) {
+        downloaded[i]!.reject(err);
+      }
+    }
+  };
+  const downloaders = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, manifest.layers.length) }, downloader);
+  for (const [i, l] of manifest.layers.entries()) {
+    await downloaded[i]!.promise;
+    if (present[i]) continue;
+    say({ status: 'Extracting', id: short(l.digest) });
+    await unpackLayer(deps, l, diffIds[i]!, chain[i]!, i > 0 ? chain[i - 1] : undefined, lease.id);
+    say({ status: 'Pull complete', id: short(l.digest) });
+  }
+  await Promise.all(downloaders);
+  say({ status: `Digest: ${top.digest}` });
+  return { target, manifestDigest, config: { digest: manifest.config.digest, json: config as Record<string, unknown> }, chainIds: chain, leaseId: lease.id };
+}
+
+/** A promise with its resolve and reject; a rejection nobody awaits is not reported as unhandled. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+function hasSnapshot(sn: Snapshotter, key: string): boolean {
+  try {
+    return sn.stat(key).kind === 'committed';
+  } catch {
+    return false;
+  }
+}
+
+async function storeBytes(deps: PullDeps, digest: string, bytes: Buffer, leaseId: string): Promise<void> {
+  deps.leases.addResource(leaseId, { type: 'content', id: digest });
+  if (deps.content.has(digest)) return;
+  const w = await deps.content.writer(`manifest-${digest}`, { expected: digest, total: bytes.length });
+  await w.write(bytes);
+  await w.commit();
+}
+
+/** Unpacks one layer into a new snapshot on its parent and commits it under its chain ID. */
+async function unpackLayer(deps: PullDeps, layer: Descriptor, diffId: string, chainId: string, parent: string | undefined, leaseId: string): Promise<void> {
+  const key = `extract-${leaseId}-${chainId}`;
+  deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: key });
+  const mounts = deps.snapshotter.prepare(key, parent);
+  try {
+    await applyLayer(writableLayerDir(mounts), deps.content.reader(layer.digest), deps.whiteouts, { diffId });
+    if (hasSnapshot(deps.snapshotter, chainId)) deps.snapshotter.remove(key); // another pull got there first
+    else deps.snapshotter.commit(chainId, key);
+  } catch (err) {
+    deps.snapshotter.remove(key);
+    throw err;
+  }
+  deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: chainId });
+}
