@@ -53,7 +53,7 @@ export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerat
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   })();
   if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) yield* unzstd(rest);
-  else if (head[0] === 0x1f && head[1] === 0x8b) yield* through(createGunzip(), rest);
+  else if (head[0] === 0x1f && head[1] === 0x8b) yield* through(createGunzip({ chunkSize: 256 * 1024 }), rest); // big chunks: fewer writes
   else yield* rest;
 }
 

@@ -81,7 +81,7 @@ export class ContentStore {
   /** A stream of the blob, or of bytes [start, end] of it. */
   reader(digest: string, range: { start?: number; end?: number } = {}): ReadStream {
     this.info(digest);
-    return createReadStream(this.blobPath(digest), range);
+    return createReadStream(this.blobPath(digest), { ...range, highWaterMark: 1 << 20 });
   }
 
   list(): ContentInfo[] {
