@@ -117,14 +117,13 @@ export async function pullImage(deps: PullDeps, ref: ImageReference, opts: { pla
 
 async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: string, opts: { platform?: string; onProgress?: (p: PullProgress) => void }): Promise<PulledImage> {
   const say = opts.onProgress ?? (() => {});
-  const lease = { id: leaseId };
   say({ status: `Pulling from ${ref.repository.replace(/^library\//, '')}`, id: ref.tag ?? ref.digest });
 
   // The manifest, through the index when there is one.
   const top = await deps.registry.getManifest(ref);
   const topParsed = parseManifest(top.bytes, top.mediaType);
   const target: Descriptor = { mediaType: topParsed.mediaType, digest: top.digest, size: top.bytes.length };
-  await storeBytes(deps, top.digest, top.bytes, lease.id);
+  await storeBytes(deps, top.digest, top.bytes, leaseId);
   let manifest: Manifest;
   let manifestDigest = top.digest;
   if (topParsed.kind === 'index') {
@@ -134,12 +133,17 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
     if (parsed.kind !== 'manifest') throw new BerthError('INVALID_ARGUMENT', `${familiarName(ref)}: the index points at another index`);
     manifest = parsed.manifest;
     manifestDigest = m.digest;
-    await storeBytes(deps, m.digest, m.bytes, lease.id);
+    await storeBytes(deps, m.digest, m.bytes, leaseId);
     deps.content.setLabels(top.digest, { 'containerd.io/gc.ref.content.m.0': m.digest });
   } else manifest = topParsed.manifest;
 
-  const configBytes = await fetchJson(deps, ref, manifest.config, lease.id);
-  const config = JSON.parse(configBytes.toString()) as { rootfs?: { diff_ids?: string[] } };
+  const configBytes = await fetchJson(deps, ref, manifest.config, leaseId);
+  let config: { rootfs?: { diff_ids?: string[] } };
+  try {
+    config = JSON.parse(configBytes.toString()) as typeof config;
+  } catch {
+    throw new BerthError('INVALID_ARGUMENT', `${familiarName(ref)}: the image config ${manifest.config.digest} is not JSON`);
+  }
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) throw new BerthError('INVALID_ARGUMENT', `${familiarName(ref)}: the config lists ${diffIds.length} layers, the manifest ${manifest.layers.length}`);
   const chain = chainIds(diffIds);
@@ -149,6 +153,8 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
 
   // Downloads run ahead (a few at a time); unpacking follows in layer order.
   const present = manifest.layers.map((_, i) => hasSnapshot(deps.snapshotter, chain[i]!));
+  // Layers already unpacked are held too, so a collection running meanwhile keeps them.
+  for (const [i, has] of present.entries()) if (has) deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: chain[i]! });
   for (const [i, l] of manifest.layers.entries()) say({ status: present[i] ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
   const downloaded = manifest.layers.map(() => deferred());
   let next = 0;
@@ -157,7 +163,7 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
       const l = manifest.layers[i]!;
       try {
         if (!present[i]) {
-          await fetchBlob(deps, ref, l, lease.id, say);
+          await fetchBlob(deps, ref, l, leaseId, say);
           say({ status: 'Download complete', id: short(l.digest) });
         }
         downloaded[i]!.resolve();
@@ -171,12 +177,12 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
     await downloaded[i]!.promise;
     if (present[i]) continue;
     say({ status: 'Extracting', id: short(l.digest) });
-    await unpackLayer(deps, l, diffIds[i]!, chain[i]!, i > 0 ? chain[i - 1] : undefined, lease.id);
+    await unpackLayer(deps, l, diffIds[i]!, chain[i]!, i > 0 ? chain[i - 1] : undefined, leaseId);
     say({ status: 'Pull complete', id: short(l.digest) });
   }
   await Promise.all(downloaders);
   say({ status: `Digest: ${top.digest}` });
-  return { target, manifestDigest, config: { digest: manifest.config.digest, json: config as Record<string, unknown> }, chainIds: chain, leaseId: lease.id };
+  return { target, manifestDigest, config: { digest: manifest.config.digest, json: config as Record<string, unknown> }, chainIds: chain, leaseId: leaseId };
 }
 
 /** A promise with its resolve and reject; a rejection nobody awaits is not reported as unhandled. */
