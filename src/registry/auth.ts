@@ -2,11 +2,20 @@
 // WWW-Authenticate challenge; "Basic" wants the credentials on every request, "Bearer" wants a
 // token fetched from the realm (with the credentials, if any) for the scope asked.
 import { BerthError } from '../common/errors.js';
-import { readBody, send } from './http.js';
+import { readBody, type Send } from './http.js';
 
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth2 refresh token (Docker's "identitytoken"), used instead of the password for tokens. */
+  identityToken?: string;
+}
+
+/** The registry or its token server refused the credentials (or wanted some and got none). */
+export class AuthRefused extends BerthError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
+  }
 }
 
 /** Parses `Bearer realm="…",service="…",scope="…"` into its scheme and parameters. */
@@ -22,22 +31,49 @@ export function basicHeader(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
+export interface ChallengeContext {
+  /** The registry that challenged, for messages. */
+  registry: string;
+  credentials?: Credentials;
+  /** How to reach the token server (the client's TLS settings). */
+  send: Send;
+}
+
 /** The Authorization header that answers `challenge`. */
-export async function answerChallenge(challenge: string, creds: Credentials | undefined, ca?: Buffer): Promise<string> {
+export async function answerChallenge(challenge: string, c: ChallengeContext): Promise<string> {
   const { scheme, params } = parseChallenge(challenge);
   if (scheme === 'basic') {
-    if (!creds) throw new BerthError('FAILED_PRECONDITION', 'the registry wants a user name and password: run login first');
-    return basicHeader(creds);
+    if (!c.credentials) throw new AuthRefused(`${c.registry} wants a user name and password: run login first`);
+    return basicHeader(c.credentials);
   }
   if (scheme !== 'bearer' || !params.realm) throw new BerthError('INVALID_ARGUMENT', `unsupported authentication challenge "${challenge}"`);
-  const url = new URL(params.realm);
-  if (params.service) url.searchParams.set('service', params.service);
-  if (params.scope) for (const s of params.scope.split(' ')) url.searchParams.append('scope', s);
-  const res = await send(url, { headers: creds ? { authorization: basicHeader(creds) } : {}, ca });
+  return `Bearer ${await fetchToken(params, c)}`;
+}
+
+async function fetchToken(params: Record<string, string>, c: ChallengeContext): Promise<string> {
+  const url = new URL(params.realm!);
+  const scopes = params.scope ? params.scope.split(' ') : [];
+  const creds = c.credentials;
+  let res;
+  if (creds?.identityToken) {
+    // The OAuth2 refresh-token grant, as Docker uses an identity token (distribution's auth/oauth spec).
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'berth', service: params.service ?? '', scope: scopes.join(' ') });
+    res = await c.send(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+  } else {
+    if (params.service) url.searchParams.set('service', params.service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    res = await c.send(url, { headers: creds ? { authorization: basicHeader(creds) } : {} });
+  }
   const body = await readBody(res, 1 << 20);
-  if (res.statusCode !== 200) throw new BerthError(res.statusCode === 401 || res.statusCode === 403 ? 'FAILED_PRECONDITION' : 'UNAVAILABLE', `token server ${url.host} answered ${res.statusCode}: check the credentials (login)`);
-  const token = (JSON.parse(body.toString()) as { token?: string; access_token?: string });
-  const t = token.token ?? token.access_token;
-  if (!t) throw new BerthError('INVALID_ARGUMENT', `token server ${url.host} sent no token`);
-  return `Bearer ${t}`;
+  if (res.statusCode === 401 || res.statusCode === 403) throw new AuthRefused(`token server ${url.host} answered ${res.statusCode} for ${c.registry}: check the credentials (login)`);
+  if (res.statusCode !== 200) throw new BerthError('UNAVAILABLE', `token server ${url.host} answered ${res.statusCode} for ${c.registry}`);
+  let answer: { token?: string; access_token?: string };
+  try {
+    answer = JSON.parse(body.toString()) as typeof answer;
+  } catch {
+    throw new BerthError('INVALID_ARGUMENT', `token server ${url.host} sent something that is not JSON`);
+  }
+  const token = answer.token ?? answer.access_token;
+  if (!token) throw new BerthError('INVALID_ARGUMENT', `token server ${url.host} sent no token`);
+  return token;
 }

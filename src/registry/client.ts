@@ -1,21 +1,23 @@
 // A client for the OCI distribution API (the registry side of pull and push): manifests by tag or
 // digest, blobs streamed and checked against their digest as they arrive, uploads that skip blobs
-// the registry has and mount them from another repository when it can. Plain HTTP only for
-// registries named insecure (and, as Docker, 127.0.0.0/8 and localhost); authentication answers
-// the registry's challenge (auth.ts).
+// the registry has and mount them from another repository when it can. Reads go to the
+// registry's mirrors first; where and how hosts are reached (HTTPS, insecure registries, certs.d)
+// is endpoints.ts; authentication answers the registry's challenge (auth.ts).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { debuglog } from 'node:util';
 import { BerthError, notFound } from '../common/errors.js';
 import { hasher, parseDigest } from '../common/digest.js';
 import { formatReference, type ImageReference } from '../image/reference.js';
 import { MediaType } from '../image/manifest.js';
-import { answerChallenge, type Credentials } from './auth.js';
-import { readBody, send } from './http.js';
+import { AuthRefused, answerChallenge, type Credentials } from './auth.js';
+import { Endpoints, type EndpointOptions } from './endpoints.js';
+import { readBody } from './http.js';
 
-export interface RegistryOptions {
-  /** Hosts (host:port) reached over plain HTTP. */
-  insecure?: string[];
-  credentials?: (registry: string) => Credentials | undefined;
-  ca?: (registry: string) => Buffer | undefined;
+const debug = debuglog('berth:registry');
+
+export interface RegistryOptions extends EndpointOptions {
+  /** The credentials for a registry (or mirror) host; a lookup that fails is reported only if they were needed. */
+  credentials?: (registry: string) => Credentials | undefined | Promise<Credentials | undefined>;
 }
 
 export interface FetchedManifest {
@@ -27,30 +29,80 @@ export interface FetchedManifest {
 const ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest].join(', ');
 
 export class RegistryClient {
-  /** Authorization headers that worked, per registry and repository. */
+  /** Authorization headers that worked, per origin and repository. */
   private readonly auth = new Map<string, string>();
+  private readonly endpoints: Endpoints;
 
-  constructor(private readonly opts: RegistryOptions = {}) {}
-
-  private base(registry: string): string {
-    const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
-    const name = host.replace(/:\d+$/, '');
-    const plain = this.opts.insecure?.includes(host) || name === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(name);
-    return `${plain ? 'http' : 'https'}://${host}`;
+  constructor(private readonly opts: RegistryOptions = {}) {
+    this.endpoints = new Endpoints(opts);
   }
 
-  /** A request to the registry; a 401 is answered once with the challenge's credentials. */
-  private async request(ref: ImageReference, method: string, path: string, headers: OutgoingHttpHeaders = {}, body?: Buffer | AsyncIterable<Buffer>): Promise<IncomingMessage> {
-    const url = path.startsWith('http') ? new URL(path) : new URL(`${this.base(ref.registry)}${path}`);
-    const key = `${ref.registry}/${ref.repository}`;
-    const ca = this.opts.ca?.(ref.registry);
-    const attempt = () => send(url, { method, headers: { ...headers, ...(this.auth.has(key) ? { authorization: this.auth.get(key) } : {}) }, body, ca });
+  /** The credentials for `host`, or the error looking them up gave (a credential helper missing). */
+  private async lookup(host: string): Promise<{ creds?: Credentials; error?: unknown }> {
+    try {
+      return { creds: await this.opts.credentials?.(host) };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /**
+   * A request to the registry, or to `mirror` (a base URL) in its place; a 401 is answered once
+   * with the challenge's credentials.
+   */
+  private async request(ref: ImageReference, method: string, path: string, headers: OutgoingHttpHeaders = {}, body?: Buffer | AsyncIterable<Buffer>, mirror?: string): Promise<IncomingMessage> {
+    const base = mirror ?? (await this.endpoints.base(ref.registry));
+    const url = path.startsWith('http') ? new URL(path) : new URL(`${base}${path}`);
+    const host = mirror ? url.host : ref.registry;
+    const key = `${url.origin}/${ref.repository}`;
+    const attempt = () => this.endpoints.send(url, { method, headers: { ...headers, ...(this.auth.has(key) ? { authorization: this.auth.get(key) } : {}) }, body });
     let res = await attempt();
     const challenge = res.headers['www-authenticate'];
     if (res.statusCode === 401 && challenge && !(body && !Buffer.isBuffer(body))) {
       res.resume();
-      this.auth.set(key, await answerChallenge(challenge, this.opts.credentials?.(ref.registry), ca));
+      const { creds, error } = await this.lookup(host);
+      try {
+        this.auth.set(key, await answerChallenge(challenge, { registry: host, credentials: creds, send: (u, o) => this.endpoints.send(u, o) }));
+      } catch (err) {
+        throw error && err instanceof AuthRefused ? error : err;
+      }
       res = await attempt();
+      if (error && (res.statusCode === 401 || res.statusCode === 403)) {
+        res.resume();
+        throw error;
+      }
+    }
+    return res;
+  }
+
+  /** A read: each mirror in order, then the registry; a mirror that fails or lacks it gives way. */
+  private async read(ref: ImageReference, method: string, path: string, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
+    for (const mirror of this.endpoints.mirrors(ref.registry)) {
+      try {
+        const res = await this.request(ref, method, path, headers, undefined, mirror);
+        if (res.statusCode === 200) return res;
+        res.resume();
+        debug('mirror %s answered %d to %s %s', mirror, res.statusCode, method, path);
+      } catch (err) {
+        debug('mirror %s failed for %s %s: %s', mirror, method, path, (err as Error).message);
+      }
+    }
+    const from = new URL(`${await this.endpoints.base(ref.registry)}${path}`);
+    return this.followRedirects(await this.request(ref, method, path, headers), from, method, headers);
+  }
+
+  /**
+   * Follows a read's redirects (registries send blobs from a storage or CDN URL), without the
+   * registry's Authorization header: the URL carries its own signature.
+   */
+  private async followRedirects(res: IncomingMessage, from: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+    for (let hops = 0; hops < 5 && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location; hops++) {
+      const next = new URL(res.headers.location, from);
+      if (from.protocol === 'https:' && next.protocol === 'http:') break; // never downgrade
+      from = next;
+      res.resume();
+      const { authorization: _dropped, ...rest } = headers;
+      res = await this.endpoints.send(next, { method, headers: rest });
     }
     return res;
   }
@@ -72,7 +124,7 @@ export class RegistryClient {
 
   /** The manifest or index the reference names (its digest wins over its tag). */
   async getManifest(ref: ImageReference, digest = ref.digest): Promise<FetchedManifest> {
-    const res = await this.request(ref, 'GET', `/v2/${ref.repository}/manifests/${digest ?? ref.tag ?? 'latest'}`, { accept: ACCEPT });
+    const res = await this.read(ref, 'GET', `/v2/${ref.repository}/manifests/${digest ?? ref.tag ?? 'latest'}`, { accept: ACCEPT });
     if (res.statusCode !== 200) return this.fail(res, ref, 'manifest');
     const bytes = await readBody(res, 4 << 20);
     const algorithm = digest ? parseDigest(digest).algorithm : 'sha256';
@@ -83,7 +135,7 @@ export class RegistryClient {
 
   /** The blob's bytes as they arrive; the stream fails at its end if size or digest are wrong. */
   async *getBlob(ref: ImageReference, digest: string, size?: number): AsyncGenerator<Buffer> {
-    const res = await this.request(ref, 'GET', `/v2/${ref.repository}/blobs/${digest}`);
+    const res = await this.read(ref, 'GET', `/v2/${ref.repository}/blobs/${digest}`);
     if (res.statusCode !== 200) await this.fail(res, ref, `blob ${digest}`);
     const hash = hasher(parseDigest(digest).algorithm);
     let n = 0;
@@ -97,8 +149,10 @@ export class RegistryClient {
     if (actual !== digest) throw new BerthError('FAILED_PRECONDITION', `blob ${digest} of ${formatReference(ref)}: ${ref.registry} sent content with digest ${actual}`);
   }
 
-  async hasBlob(ref: ImageReference, digest: string): Promise<boolean> {
-    const res = await this.request(ref, 'HEAD', `/v2/${ref.repository}/blobs/${digest}`);
+  /** Whether the blob can be read (from a mirror or the registry); `push` asks the registry alone. */
+  async hasBlob(ref: ImageReference, digest: string, o: { push?: boolean } = {}): Promise<boolean> {
+    const path = `/v2/${ref.repository}/blobs/${digest}`;
+    const res = o.push ? await this.request(ref, 'HEAD', path) : await this.read(ref, 'HEAD', path);
     res.resume();
     if (res.statusCode === 200) return true;
     if (res.statusCode === 404) return false;
@@ -111,13 +165,13 @@ export class RegistryClient {
    * happened.
    */
   async putBlob(ref: ImageReference, digest: string, size: number, bytes: () => AsyncIterable<Buffer>, mountFrom?: string): Promise<'exists' | 'mounted' | 'uploaded'> {
-    if (await this.hasBlob(ref, digest)) return 'exists';
+    if (await this.hasBlob(ref, digest, { push: true })) return 'exists';
     const query = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
     const start = await this.request(ref, 'POST', `/v2/${ref.repository}/blobs/uploads/${query}`, { 'content-length': 0 }, Buffer.alloc(0));
     start.resume();
     if (start.statusCode === 201) return 'mounted';
     if (start.statusCode !== 202 || !start.headers.location) return this.fail(start, ref, `upload of blob ${digest}`);
-    const location = new URL(start.headers.location, this.base(ref.registry));
+    const location = new URL(start.headers.location, await this.endpoints.base(ref.registry));
     location.searchParams.set('digest', digest);
     const put = await this.request(ref, 'PUT', location.toString(), { 'content-type': 'application/octet-stream', 'content-length': size }, bytes());
     if (put.statusCode !== 201) return this.fail(put, ref, `upload of blob ${digest}`);
@@ -132,4 +186,34 @@ export class RegistryClient {
     res.resume();
     return String(res.headers['docker-content-digest'] ?? '');
   }
+
+  /**
+   * What `docker login` asks the daemon (POST /auth): whether the registry accepts these
+   * credentials, by answering the challenge of its /v2/ with them.
+   */
+  async checkLogin(registry: string, creds: Credentials): Promise<void> {
+    const url = new URL(`${await this.endpoints.base(registry)}/v2/`);
+    const first = await this.endpoints.send(url);
+    first.resume();
+    const challenge = first.headers['www-authenticate'];
+    // A registry that asks for nothing accepts any login, as Docker reports it.
+    if (first.statusCode === 200) return;
+    if (first.statusCode !== 401 || !challenge) throw new BerthError('UNAVAILABLE', `${registry} answered ${first.statusCode} to GET /v2/: is it a registry?`);
+    const unauthorized = new BerthError('FAILED_PRECONDITION', `login to ${registry} failed: unauthorized: incorrect username or password`);
+    let authorization: string;
+    try {
+      authorization = await answerChallenge(challenge, { registry, credentials: creds, send: (u, o) => this.endpoints.send(u, o) });
+    } catch (err) {
+      throw err instanceof AuthRefused ? unauthorized : err;
+    }
+    const res = await this.endpoints.send(url, { headers: { authorization } });
+    res.resume();
+    if (res.statusCode === 401 || res.statusCode === 403) throw unauthorized;
+    if (res.statusCode !== 200) throw new BerthError('UNAVAILABLE', `${registry} answered ${res.statusCode} to GET /v2/ with credentials`);
+  }
+}
+
+/** checkLogin with a client or the options to make one (the daemon's POST /auth). */
+export function checkLogin(client: RegistryClient | RegistryOptions, registry: string, creds: Credentials): Promise<void> {
+  return (client instanceof RegistryClient ? client : new RegistryClient(client)).checkLogin(registry, creds);
 }

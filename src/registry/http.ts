@@ -1,21 +1,35 @@
 // One HTTP(S) request with a streamed body, for the registry client: node's http/https, so a
-// per-registry CA can be given, with a deadline on the response headers.
+// per-registry CA and client certificate can be given, with a deadline on the response headers.
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 
+/** What an HTTPS connection trusts and presents (certs.ts finds it in certs.d). */
+export interface TlsOptions {
+  /** CA certificates; when given they replace node's defaults, so certs.ts adds those back. */
+  ca?: Array<string | Buffer>;
+  cert?: Buffer[];
+  key?: Buffer[];
+  /** false for registries marked insecure: any certificate is accepted, as Docker does. */
+  rejectUnauthorized?: boolean;
+}
+
 export interface HttpOptions {
   method?: string;
   headers?: OutgoingHttpHeaders;
   body?: Buffer | AsyncIterable<Buffer>;
-  ca?: Buffer;
+  tls?: TlsOptions;
   timeoutMs?: number;
 }
 
+export type Send = (url: URL, o?: HttpOptions) => Promise<IncomingMessage>;
+
+/** Sends the request; a failure to connect is an UNAVAILABLE BerthError whose cause is node's error. */
 export function send(url: URL, o: HttpOptions = {}): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: o.method ?? 'GET', headers: o.headers, ca: o.ca });
+    const https = url.protocol === 'https:';
+    const req = (https ? httpsRequest : httpRequest)(url, { method: o.method ?? 'GET', headers: o.headers, ...(https ? o.tls : {}) });
     const timer = setTimeout(() => req.destroy(new BerthError('UNAVAILABLE', `${url.host}: no answer within ${(o.timeoutMs ?? 30_000) / 1000} s`)), o.timeoutMs ?? 30_000);
     req.once('response', (res) => {
       clearTimeout(timer);
@@ -23,7 +37,7 @@ export function send(url: URL, o: HttpOptions = {}): Promise<IncomingMessage> {
     });
     req.once('error', (err) => {
       clearTimeout(timer);
-      reject(err instanceof BerthError ? err : new BerthError('UNAVAILABLE', `${url.host}: ${err.message}`));
+      reject(err instanceof BerthError ? err : new BerthError('UNAVAILABLE', `${url.host}: ${err.message}`, { cause: err }));
     });
     if (o.body === undefined) req.end();
     else if (Buffer.isBuffer(o.body)) req.end(o.body);

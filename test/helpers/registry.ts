@@ -1,15 +1,27 @@
 // Debian's docker-registry (distribution 2.8) on a free 127.0.0.1 port with its own storage,
-// for tests that pull and push for real. `stop()` ends it and removes its storage.
+// for tests that pull and push for real; with options, over TLS (optionally asking for client
+// certificates) and behind htpasswd or token authentication. `stop()` ends it and removes its storage.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupDir, waitFor } from './runtime.js';
 
 export interface TestRegistry {
   host: string;
+  /** "http://HOST" or, with `tls`, "https://HOST". */
+  url: string;
   stop(): Promise<void>;
+}
+
+export interface RegistryConfig {
+  /** Serve HTTPS with these PEM files; with `clientCas`, only to clients with a certificate they signed. */
+  tls?: { certificate: string; key: string; clientCas?: string[] };
+  /** Basic authentication against an htpasswd file (bcrypt, as `htpasswd -B` writes). */
+  htpasswd?: string;
+  /** Bearer token authentication: JWTs from `realm`, signed by a key whose certificate is in `rootCertBundle`. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 export function freePort(): Promise<number> {
@@ -23,25 +35,41 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startRegistry(opts: RegistryConfig = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
-  writeFileSync(config, [
-    'version: 0.1',
-    'log: { level: error }',
-    `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
-    `http: { addr: 127.0.0.1:${port} }`,
-    '',
-  ].join('\n'));
+  // JSON is YAML, and spares quoting paths by hand.
+  const auth = opts.htpasswd ? { htpasswd: { realm: 'basic-realm', path: opts.htpasswd } }
+    : opts.token ? { token: { realm: opts.token.realm, service: opts.token.service, issuer: opts.token.issuer, rootcertbundle: opts.token.rootCertBundle } }
+      : undefined;
+  const tls = opts.tls && { certificate: opts.tls.certificate, key: opts.tls.key, ...(opts.tls.clientCas ? { clientcas: opts.tls.clientCas } : {}) };
+  writeFileSync(config, `${JSON.stringify({
+    version: '0.1',
+    log: { level: 'error' },
+    storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}`, ...(tls ? { tls } : {}) },
+    ...(auth ? { auth } : {}),
+  }, null, 2)}\n`);
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const host = `127.0.0.1:${port}`;
   try {
+    // Listening is enough: over TLS, or with auth, an HTTP probe would need the test's CA or credentials.
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-      return fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+      return accepts(port);
     }, 10_000);
   } catch (err) {
     child.kill('SIGKILL');
@@ -50,9 +78,10 @@ export async function startRegistry(): Promise<TestRegistry> {
   }
   return {
     host,
+    url: `${opts.tls ? 'https' : 'http'}://${host}`,
     async stop() {
       child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('close', r)));
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('close', r)));
       cleanupDir(dir);
     },
   };

@@ -4,21 +4,15 @@
 // removes. Layers download in parallel while earlier ones are unpacked in order; progress comes
 // as Docker's JSON progress messages.
 import { BerthError } from '../../common/errors.js';
-import { isSameProcessAlive, procStat } from '../../sys/proc.js';
-import { applyLayer, type WhiteoutMode } from '../../image/apply-layer.js';
 import { chainIds } from '../../image/chain-id.js';
 import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
 import { familiarName, type ImageReference } from '../../image/reference.js';
 import type { RegistryClient } from '../../registry/client.js';
-import type { LeaseStore } from '../../supervisor/content/leases.js';
 import type { ContentStore } from '../../supervisor/content/store.js';
-import { type Snapshotter, writableLayerDir } from '../../supervisor/snapshots/types.js';
+import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, type LayerDeps } from './layers.js';
+export { releaseOrphanLeases } from './layers.js';
 
-export interface PullDeps {
-  content: ContentStore;
-  leases: LeaseStore;
-  snapshotter: Snapshotter;
-  whiteouts: WhiteoutMode;
+export interface PullDeps extends LayerDeps {
   registry: RegistryClient;
 }
 
@@ -46,7 +40,10 @@ const short = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.i
 /** Fetches a blob into the content store (under the lease) unless it is there. */
 async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string, progress?: (p: PullProgress) => void): Promise<boolean> {
   deps.leases.addResource(leaseId, { type: 'content', id: d.digest });
-  if (deps.content.has(d.digest)) return false;
+  if (deps.content.has(d.digest)) {
+    addDistributionSource(deps.content, d.digest, ref);
+    return false;
+  }
   deps.leases.addResource(leaseId, { type: 'ingest', id: d.digest });
   let w = await deps.content.writer(d.digest, { expected: d.digest, total: d.size });
   if (w.offset > 0) { // a partial ingest from an interrupted pull: the download starts over
@@ -64,6 +61,7 @@ async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, lea
       }
     }
     await w.commit();
+    addDistributionSource(deps.content, d.digest, ref);
     return true;
   } catch (err) {
     await w.close().catch(() => {});
@@ -76,28 +74,24 @@ async function fetchJson(deps: PullDeps, ref: ImageReference, d: Descriptor, lea
   return deps.content.read(d.digest);
 }
 
-const OWNER = 'berth.owner';
-
-/** This process, as a lease label: pid and start time, so a reused pid is not mistaken for it. */
-function owner(): string {
-  return `${process.pid} ${procStat(process.pid)?.startTime ?? 0}`;
-}
+const SOURCE = 'containerd.io/distribution.source.';
 
 /**
- * Deletes the leases of pulls whose process is gone (killed mid-pull): what they held becomes
- * garbage for the next collection. The daemon calls this when it starts.
+ * Notes on a blob which repository of which registry has it (containerd's label), so that a push
+ * to another repository there can mount it instead of uploading it.
  */
-export function releaseOrphanLeases(leases: LeaseStore): string[] {
-  const released: string[] = [];
-  for (const l of leases.list()) {
-    const o = l.labels[OWNER];
-    if (!o) continue;
-    const [pid, start] = o.split(' ').map(Number);
-    if (isSameProcessAlive(pid!, start!)) continue;
-    leases.delete(l.id);
-    released.push(l.id);
-  }
-  return released;
+export function addDistributionSource(content: ContentStore, digest: string, ref: ImageReference): void {
+  const labels = content.info(digest).labels;
+  const key = `${SOURCE}${ref.registry}`;
+  const repos = new Set((labels[key] ?? '').split(',').filter(Boolean));
+  if (repos.has(ref.repository)) return;
+  repos.add(ref.repository);
+  mergeLabels(content, digest, { [key]: [...repos].join(',') });
+}
+
+/** The repositories of `registry` that have the blob, as pulls and pushes recorded them. */
+export function distributionSources(content: ContentStore, digest: string, registry: string): string[] {
+  return (content.info(digest).labels[`${SOURCE}${registry}`] ?? '').split(',').filter(Boolean);
 }
 
 /**
@@ -106,7 +100,7 @@ export function releaseOrphanLeases(leases: LeaseStore): string[] {
  * what was fetched.
  */
 export async function pullImage(deps: PullDeps, ref: ImageReference, opts: { platform?: string; onProgress?: (p: PullProgress) => void } = {}): Promise<PulledImage> {
-  const lease = deps.leases.create({ expiresInMs: 24 * 3600 * 1000, labels: { 'berth.pull': familiarName(ref), [OWNER]: owner() } });
+  const lease = createOwnedLease(deps.leases, { 'berth.pull': familiarName(ref) });
   try {
     return await pullUnderLease(deps, ref, lease.id, opts);
   } catch (err) {
@@ -134,7 +128,7 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
     manifest = parsed.manifest;
     manifestDigest = m.digest;
     await storeBytes(deps, m.digest, m.bytes, leaseId);
-    deps.content.setLabels(top.digest, { 'containerd.io/gc.ref.content.m.0': m.digest });
+    mergeLabels(deps.content, top.digest, { [`containerd.io/gc.ref.content.m.${topParsed.index.manifests.indexOf(chosen)}`]: m.digest });
   } else manifest = topParsed.manifest;
 
   const configBytes = await fetchJson(deps, ref, manifest.config, leaseId);
@@ -149,7 +143,7 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
   const chain = chainIds(diffIds);
   const labels: Record<string, string> = { 'containerd.io/gc.ref.content.config': manifest.config.digest };
   manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
-  deps.content.setLabels(manifestDigest, labels);
+  mergeLabels(deps.content, manifestDigest, labels);
 
   // Downloads run ahead (a few at a time); unpacking follows in layer order.
   const present = manifest.layers.map((_, i) => hasSnapshot(deps.snapshotter, chain[i]!));
@@ -181,6 +175,7 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
     say({ status: 'Pull complete', id: short(l.digest) });
   }
   await Promise.all(downloaders);
+  if (chain.length) mergeLabels(deps.content, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${deps.snapshotter.name}`]: chain.at(-1)! });
   say({ status: `Digest: ${top.digest}` });
   return { target, manifestDigest, config: { digest: manifest.config.digest, json: config as Record<string, unknown> }, chainIds: chain, leaseId: leaseId };
 }
@@ -192,36 +187,4 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
   promise.catch(() => {});
   return { promise, resolve, reject };
-}
-
-function hasSnapshot(sn: Snapshotter, key: string): boolean {
-  try {
-    return sn.stat(key).kind === 'committed';
-  } catch {
-    return false;
-  }
-}
-
-async function storeBytes(deps: PullDeps, digest: string, bytes: Buffer, leaseId: string): Promise<void> {
-  deps.leases.addResource(leaseId, { type: 'content', id: digest });
-  if (deps.content.has(digest)) return;
-  const w = await deps.content.writer(`manifest-${digest}`, { expected: digest, total: bytes.length });
-  await w.write(bytes);
-  await w.commit();
-}
-
-/** Unpacks one layer into a new snapshot on its parent and commits it under its chain ID. */
-async function unpackLayer(deps: PullDeps, layer: Descriptor, diffId: string, chainId: string, parent: string | undefined, leaseId: string): Promise<void> {
-  const key = `extract-${leaseId}-${chainId}`;
-  deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: key });
-  const mounts = deps.snapshotter.prepare(key, parent);
-  try {
-    await applyLayer(writableLayerDir(mounts), deps.content.reader(layer.digest), deps.whiteouts, { diffId });
-    if (hasSnapshot(deps.snapshotter, chainId)) deps.snapshotter.remove(key); // another pull got there first
-    else deps.snapshotter.commit(chainId, key);
-  } catch (err) {
-    deps.snapshotter.remove(key);
-    throw err;
-  }
-  deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: chainId });
 }

@@ -1,12 +1,14 @@
 // Garbage collection of content (containerd's mark and sweep): roots are what the caller names
 // (image targets) and what unexpired leases hold; a blob's `containerd.io/gc.ref.content*` labels
-// reach its children (a manifest its config and layers). Everything unreached goes: blobs, and
-// ingests that no lease holds and no live writer is using (an interrupted pull).
+// reach its children (a manifest its config and layers), and `containerd.io/gc.ref.snapshot.<name>`
+// labels reach snapshots (an image config its unpacked chain). Everything unreached goes: blobs,
+// ingests that no lease holds and no live writer is using (an interrupted pull), and snapshots.
 import type { ContentStore } from './store.js';
 import type { LeaseStore } from './leases.js';
 import type { Snapshotter } from '../snapshots/types.js';
 
 const CONTENT_REF = 'containerd.io/gc.ref.content';
+const SNAPSHOT_REF = 'containerd.io/gc.ref.snapshot.';
 
 export interface GcResult {
   removedLeases: string[];
@@ -40,6 +42,7 @@ export function collectGarbage(opts: GcOptions): GcResult {
   const queue = [...(opts.roots ?? []), ...live.flatMap((l) => l.resources.filter((r) => r.type === 'content').map((r) => r.id))];
 
   const marked = new Set<string>();
+  const snapshotRoots = [...(opts.snapshotRoots ?? [])];
   while (queue.length) {
     const digest = queue.pop()!;
     if (marked.has(digest)) continue;
@@ -50,7 +53,10 @@ export function collectGarbage(opts: GcOptions): GcResult {
     } catch {
       continue; // a root whose blob is not here (yet)
     }
-    for (const [key, value] of Object.entries(labels)) if (key === CONTENT_REF || key.startsWith(`${CONTENT_REF}.`)) queue.push(value);
+    for (const [key, value] of Object.entries(labels)) {
+      if (key === CONTENT_REF || key.startsWith(`${CONTENT_REF}.`)) queue.push(value);
+      else if (opts.snapshotter && key === `${SNAPSHOT_REF}${opts.snapshotter.name}`) snapshotRoots.push(value);
+    }
   }
 
   for (const info of content.list()) {
@@ -63,7 +69,7 @@ export function collectGarbage(opts: GcOptions): GcResult {
     content.abort(ingest.ref);
     result.removedIngests.push(ingest.ref);
   }
-  if (opts.snapshotter) result.removedSnapshots = collectSnapshots(opts.snapshotter, [...(opts.snapshotRoots ?? []), ...live.flatMap((l) => l.resources.filter((r) => r.type === `snapshots/${opts.snapshotter!.name}`).map((r) => r.id))]);
+  if (opts.snapshotter) result.removedSnapshots = collectSnapshots(opts.snapshotter, [...snapshotRoots, ...live.flatMap((l) => l.resources.filter((r) => r.type === `snapshots/${opts.snapshotter!.name}`).map((r) => r.id))]);
   return result;
 }
 

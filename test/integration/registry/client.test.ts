@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeBusyboxRootfs } from '../../helpers/busybox.js';
@@ -74,6 +75,21 @@ describe('registry client', () => {
     const got = await collect(client.getBlob(ref, digestOf(layer), layer.length));
     assert.ok(got.equals(layer));
     assert.ok((await collect(client.getBlob(parseReference(`${registry.host}/test/other:v1`), digestOf(layer)))).equals(layer), 'the mounted blob');
+  });
+
+  it('follows a registry\'s redirects for reads (blobs served from elsewhere)', async () => {
+    const front = createServer((req, res) => {
+      if (req.url === '/v2/') return res.writeHead(200).end('{}');
+      res.writeHead(307, { location: `http://${registry.host}${req.url}` }).end();
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const ref = parseReference(`127.0.0.1:${(front.address() as { port: number }).port}/test/bb:v1`);
+      assert.equal((await client.getManifest(ref)).digest, digestOf(manifest));
+      assert.ok((await collect(client.getBlob(ref, digestOf(layer), layer.length))).equals(layer));
+    } finally {
+      front.close();
+    }
   });
 
   it('says what is wrong: unknown tag, a short blob, no registry', async () => {
