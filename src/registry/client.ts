@@ -139,10 +139,15 @@ export class RegistryClient {
     if (res.statusCode !== 200) await this.fail(res, ref, `blob ${digest}`);
     const hash = hasher(parseDigest(digest).algorithm);
     let n = 0;
-    for await (const chunk of res) {
-      hash.update(chunk as Buffer);
-      n += (chunk as Buffer).length;
-      yield chunk as Buffer;
+    try {
+      for await (const chunk of res) {
+        hash.update(chunk as Buffer);
+        n += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    } catch (err) {
+      if (err instanceof BerthError) throw err;
+      throw new BerthError('UNAVAILABLE', `blob ${digest} of ${formatReference(ref)}: the download broke off after ${n}${size !== undefined ? ` of ${size}` : ''} bytes (${(err as Error).message}): pull again`, { cause: err });
     }
     const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
     if (size !== undefined && n !== size) throw new BerthError('FAILED_PRECONDITION', `blob ${digest} of ${formatReference(ref)}: got ${n} bytes, want ${size}: the download was cut short`);
