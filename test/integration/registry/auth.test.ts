@@ -14,7 +14,7 @@ import { cleanupDir } from '../../helpers/runtime.js';
 import { parseReference } from '../../../src/image/reference.js';
 import { parseChallenge } from '../../../src/registry/auth.js';
 import { checkLogin, RegistryClient } from '../../../src/registry/client.js';
-import { configCredentials } from '../../../src/registry/docker-config.js';
+import { configCredentials } from '../../../src/client/docker-config.js';
 import { makeSigningCert } from './pki.js';
 import { pullAndCheck, push } from './roundtrip.js';
 import { startTokenServer, type TokenServer } from './token-server.js';

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupDir } from '../../helpers/runtime.js';
-import { defaultConfigPath, DOCKER_HUB_KEY, eraseCredentials, getCredentials, serverKey, storeCredentials } from '../../../src/registry/docker-config.js';
+import { defaultConfigPath, DOCKER_HUB_KEY, eraseCredentials, getCredentials, serverKey, storeCredentials } from '../../../src/client/docker-config.js';
 
 /** A credential helper keeping its secrets in store.json beside itself, as the protocol asks. */
 const HELPER = `#!${process.execPath}

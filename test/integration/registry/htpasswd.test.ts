@@ -11,7 +11,7 @@ import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { cleanupDir } from '../../helpers/runtime.js';
 import { parseReference } from '../../../src/image/reference.js';
 import { checkLogin, RegistryClient } from '../../../src/registry/client.js';
-import { configCredentials, defaultConfigPath, getCredentials, storeCredentials } from '../../../src/registry/docker-config.js';
+import { configCredentials, defaultConfigPath, getCredentials, storeCredentials } from '../../../src/client/docker-config.js';
 import { pullAndCheck, push, type SmallImage } from './roundtrip.js';
 
 describe('htpasswd (Basic) authentication', () => {

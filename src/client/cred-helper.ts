@@ -2,7 +2,7 @@
 // server URL (or, for store, a JSON object) on stdin, a JSON answer on stdout.
 import { spawn } from 'node:child_process';
 import { BerthError, errnoOf } from '../common/errors.js';
-import type { Credentials } from './auth.js';
+import type { Credentials } from './docker-config.js';
 
 /** What a helper prints for a server it has nothing for. */
 const NOT_FOUND = /credentials not found/i;

@@ -1,15 +1,22 @@
-// Credentials in Docker's config file (~/.docker/config.json), so `docker login` and berth share
-// them: `auths` entries keyed by server ("https://index.docker.io/v1/" for Docker Hub, otherwise
-// the host), with `auth` (base64 of user:password) or `username`/`password`, and `identitytoken`;
-// `credsStore` and `credHelpers` hand them to a docker-credential-* helper instead. The file is
+// Credentials in Docker's config file (~/.docker/config.json), on the CLI's side as in Docker, so
+// `docker login` and `berth login` share them: `auths` entries keyed by server
+// ("https://index.docker.io/v1/" for Docker Hub, otherwise the host), with `auth` (base64 of
+// user:password) or `username`/`password`, and `identitytoken`; `credsStore` and `credHelpers` hand them to a docker-credential-* helper instead. The file is
 // rewritten atomically, mode 0600, with the keys berth does not know left as they were.
 import { mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { errnoOf, invalid } from '../common/errors.js';
-import type { Credentials } from './auth.js';
 import { helperErase, helperGet, helperStore } from './cred-helper.js';
+
+/** A user's credentials for a registry (the registry client takes the same shape). */
+export interface Credentials {
+  username: string;
+  password: string;
+  /** An OAuth2 refresh token (Docker's "identitytoken"). */
+  identityToken?: string;
+}
 
 export const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
