@@ -134,11 +134,16 @@ static void request(struct shim *s, struct client *c, const char *line) {
   if (strncmp(line, "attach ", 7) == 0) {
     int bits = parse_streams(line + 7);
     if (bits < 0) client_say(s, c, "error unknown stream in \"%s\"", line + 7);
-    else if (s->exited) client_say(s, c, "error the process has exited");
+    else if (s->exited && !output_holding(s)) client_say(s, c, "error the process has exited");
     else {
       c->kind = CLIENT_ATTACH;
       c->streams = bits;
       client_say(s, c, "ok");
+      /* The first attacher ends --hold-output and gets what was kept for it. */
+      if (!s->attached) {
+        s->attached = 1;
+        if (s->phase != PHASE_LAUNCHING) output_release_held(s);
+      }
       return;
     }
     c->closing = 1;

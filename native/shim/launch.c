@@ -49,6 +49,7 @@ static void exec_launcher(struct shim *s, int in, int out, int err) {
 
 int launch_start(struct shim *s, char *err, size_t errlen) {
   int outp[2], errp[2], inp[2] = { -1, -1 };
+  if (s->hold_ms > 0) s->hold_until_ms = now_ms() + s->hold_ms;
   if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
     snprintf(err, errlen, "pipe: %s", strerror(errno));
     return -1;
@@ -153,15 +154,17 @@ void launch_finish(struct shim *s) {
   close(s->report_fd);
   s->report_fd = -1;
   s->phase = PHASE_RUNNING;
-  for (int i = 0; i < 2; i++) {
-    struct buf *b = &s->out[i].held;
-    if (b->len) output_deliver(s, &s->out[i], b->data, b->len);
-    buf_free(b);
-  }
+  if (!output_holding(s)) output_release_held(s);
   for (int i = 0; i < s->n_reaped; i++)
     if (s->reaped[i].pid == s->pid) container_exited(s, s->reaped[i].status);
   s->n_reaped = 0;
-  /* A launcher that reaped the process itself has taken its status with it: report it as lost
+  /* The process may have ended since the last reaping (this waitpid then reaps it: keep its
+   * status); a launcher that reaped it itself has taken the status with it: report it as lost
    * (255) rather than wait for an exit the shim will never see. */
-  if (!s->exited && waitpid(s->pid, NULL, WNOHANG) < 0 && errno == ECHILD) container_exited(s, 255 << 8);
+  if (!s->exited) {
+    int status;
+    pid_t r = waitpid(s->pid, &status, WNOHANG);
+    if (r == s->pid) container_exited(s, status);
+    else if (r < 0 && errno == ECHILD) container_exited(s, 255 << 8);
+  }
 }

@@ -24,7 +24,7 @@ static void usage(const char *why) {
           "berth-shim: %s\n"
           "usage: berth-shim --id ID --dir DIR --pid-file FILE [--log FILE [--log-max-size BYTES]\n"
           "       [--log-max-files N]] [--stdin] [--stdin-once] [--terminal] [--oom-file FILE]\n"
-          "       [--pass-fd N]... -- LAUNCHER [ARG]...\n",
+          "       [--hold-output MS] [--pass-fd N]... -- LAUNCHER [ARG]...\n",
           why);
   exit(2);
 }
@@ -56,6 +56,7 @@ static void parse_args(struct shim *s, int argc, char **argv) {
     else if (strcmp(f, "--log-max-size") == 0) s->log_max_size = number(f, v);
     else if (strcmp(f, "--log-max-files") == 0) s->log_max_files = (int)number(f, v);
     else if (strcmp(f, "--oom-file") == 0) s->oom_file = v;
+    else if (strcmp(f, "--hold-output") == 0) s->hold_ms = number(f, v);
     else if (strcmp(f, "--pass-fd") == 0) {
       if (s->n_pass == MAX_PASS_FDS) usage("too many --pass-fd");
       s->pass_fds[s->n_pass++] = (int)number(f, v);
@@ -143,7 +144,7 @@ static void loop_once(struct shim *s) {
   WATCH(s->listen_fd, POLLIN, NULL);
   WATCH(s->console_listen, POLLIN, NULL);
   for (int i = 0; i < 3; i++)
-    WATCH(s->out[i].fd, s->phase == PHASE_LAUNCHING && s->out[i].held.len >= LAUNCH_OUTPUT_MAX ? 0 : POLLIN, NULL);
+    WATCH(s->out[i].fd, (s->phase == PHASE_LAUNCHING || output_holding(s)) && s->out[i].held.len >= LAUNCH_OUTPUT_MAX ? 0 : POLLIN, NULL);
   int base = n;
   for (int i = 0; i < s->n_clients; i++) {
     struct client *c = s->clients[i];
@@ -154,6 +155,11 @@ static void loop_once(struct shim *s) {
   struct pollfd in = { .fd = s->stdin_pending.len ? s->stdin_fd : -1, .events = POLLOUT };
   int timeout = -1;
   if (s->phase >= PHASE_DRAINING) timeout = (int)(s->deadline_ms - now_ms() < 0 ? 0 : s->deadline_ms - now_ms());
+  if (output_holding(s)) {
+    int64_t left = s->hold_until_ms - now_ms();
+    if (left < 0) left = 0;
+    if (timeout < 0 || left < timeout) timeout = (int)left;
+  }
   p[n++] = in;
   if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) return;
 
@@ -205,7 +211,8 @@ int main(int argc, char **argv) {
   for (;;) {
     loop_once(&s);
     if (s.phase == PHASE_LAUNCHING && s.launcher_exited) launch_finish(&s);
-    if (s.phase == PHASE_DRAINING) {
+    if (s.phase != PHASE_LAUNCHING && !s.attached && s.hold_until_ms && !output_holding(&s)) output_release_held(&s);
+    if (s.phase == PHASE_DRAINING && !output_holding(&s)) {
       int open_streams = 0;
       for (int i = 0; i < 3; i++) open_streams += s.out[i].fd >= 0;
       if (open_streams == 0 || now_ms() >= s.deadline_ms) finish(&s);

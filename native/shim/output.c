@@ -42,15 +42,34 @@ void output_deliver(struct shim *s, struct stream *st, const char *data, size_t 
   }
 }
 
+/* --hold-output: until the first attacher (or the deadline) output is kept, not sent: an exec's
+ * output is not lost in the moment between its start and the attach that reads it. */
+int output_holding(const struct shim *s) {
+  return s->hold_until_ms > 0 && !s->attached && now_ms() < s->hold_until_ms;
+}
+
+/* Sends (and logs) what was held: the launch's output, or what came before the first attacher. */
+void output_release_held(struct shim *s) {
+  s->hold_until_ms = 0;
+  for (int i = 0; i < 3; i++) {
+    struct buf *b = &s->out[i].held;
+    /* With a terminal the pipes only carried the launcher's words; without one there is no pty. */
+    int container_output = s->terminal ? i == 2 : i < 2;
+    if (b->len && container_output) output_deliver(s, &s->out[i], b->data, b->len);
+    buf_free(b);
+  }
+}
+
 /* Reads what is there; at end of file the stream closes and its last partial line is logged. */
 void output_readable(struct shim *s, struct stream *st) {
   char chunk[65536];
   for (int rounds = 0; rounds < 4 && st->fd >= 0; rounds++) {
     size_t want = sizeof chunk;
-    if (s->phase == PHASE_LAUNCHING) {
+    int hold = s->phase == PHASE_LAUNCHING || output_holding(s);
+    if (hold) {
       want = LAUNCH_OUTPUT_MAX - st->held.len;
       if (want > sizeof chunk) want = sizeof chunk;
-      if (want == 0) return; /* held back until the launch is over */
+      if (want == 0) return; /* held back until the launch is over, or the first attacher */
     }
     ssize_t n = read(st->fd, chunk, want);
     if (n < 0 && errno == EINTR) continue;
@@ -61,7 +80,7 @@ void output_readable(struct shim *s, struct stream *st) {
       output_flush_line(s, st);
       return;
     }
-    if (s->phase == PHASE_LAUNCHING) buf_append(&st->held, chunk, (size_t)n);
+    if (hold) buf_append(&st->held, chunk, (size_t)n);
     else if (s->terminal && st != &s->out[2]) continue; /* a runtime's chatter, not the container's */
     else output_deliver(s, st, chunk, (size_t)n);
   }

@@ -61,6 +61,7 @@ struct shim {
   long long log_max_size;
   int log_max_files;
   int want_stdin, stdin_once, terminal;
+  long long hold_ms; /* --hold-output: keep output for the first attacher this long */
   int pass_fds[MAX_PASS_FDS];
   int n_pass;
   char **launcher_argv;
@@ -69,6 +70,8 @@ struct shim {
   enum phase phase;
   int64_t deadline_ms; /* end of the drain or close phase */
   pid_t launcher_pid;
+  int64_t hold_until_ms; /* output is held until the first attacher or this time */
+  int attached;         /* an attacher has come (holding is over) */
   int launcher_exited, launcher_status;
   pid_t pid; /* the container's (or exec's) process */
   int exited, exit_status, oom_killed;
@@ -116,6 +119,8 @@ void accept_console(struct shim *s);
 /* output.c */
 void output_readable(struct shim *s, struct stream *st);
 void output_deliver(struct shim *s, struct stream *st, const char *data, size_t n);
+int output_holding(const struct shim *s);
+void output_release_held(struct shim *s);
 void output_flush_line(struct shim *s, struct stream *st);
 void stdin_write_pending(struct shim *s);
 void stdin_close(struct shim *s);

@@ -155,13 +155,13 @@ export class TaskService extends EventEmitter {
     return rec.exit!;
   }
 
-  async exec(ns: string, id: string, execId: string, process: Process, o: { terminal?: boolean; stdin?: boolean } = {}): Promise<number> {
+  async exec(ns: string, id: string, execId: string, process: Process, o: { terminal?: boolean; stdin?: boolean; holdOutputMs?: number } = {}): Promise<number> {
     const rec = this.store.load(ns, id);
     if (rec.exit) throw precondition(`task ${id} is not running`);
     if (rec.execs[execId]) throw new BerthError('ALREADY_EXISTS', `exec ${execId} already exists in task ${id}`);
     const dir = this.store.execDir(ns, id, execId);
     mkdirSync(dir, { mode: 0o700 });
-    const report = await this.driver(rec.runtime, ns).exec(id, { ...process, terminal: !!o.terminal }, { id: `${id}/${execId}`, dir, pidFile: join(dir, 'pid'), stdin: o.stdin, terminal: o.terminal });
+    const report = await this.driver(rec.runtime, ns).exec(id, { ...process, terminal: !!o.terminal }, { id: `${id}/${execId}`, dir, pidFile: join(dir, 'pid'), stdin: o.stdin, terminal: o.terminal, holdOutputMs: o.holdOutputMs });
     rec.execs[execId] = { pid: report.pid, shimPid: report.shimPid, terminal: !!o.terminal };
     this.store.save(rec);
     this.watchExecExit(rec, execId);

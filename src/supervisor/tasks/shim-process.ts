@@ -21,6 +21,8 @@ export interface ShimOptions {
   terminal?: boolean;
   /** memory.oom_control (v1) or memory.events (v2) of the container's cgroup. */
   oomFile?: string;
+  /** Keep the output for the first attacher, up to this long (an exec started before its attach). */
+  holdOutputMs?: number;
   /** Fds the launcher must inherit at the same number (the init's sync socket). */
   passFds?: number[];
 }
@@ -46,6 +48,7 @@ export function shimCommand(opts: ShimOptions, launcher: Command): Command {
   if (opts.stdinOnce) args.push('--stdin-once');
   if (opts.terminal) args.push('--terminal');
   if (opts.oomFile) args.push('--oom-file', opts.oomFile);
+  if (opts.holdOutputMs) args.push('--hold-output', String(opts.holdOutputMs));
   for (const fd of opts.passFds ?? []) args.push('--pass-fd', String(fd));
   return { file: shimBinaryPath(), args: [...args, '--', launcher.file, ...launcher.args] };
 }

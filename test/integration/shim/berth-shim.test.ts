@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { cleanupDir, processesMentioning, waitFor } from '../../helpers/runtime.js';
-import { ShimClient } from '../../../src/supervisor/tasks/shim-client.js';
+import { readExitFile, ShimClient } from '../../../src/supervisor/tasks/shim-client.js';
 import { startShim, type ShimOptions } from '../../../src/supervisor/tasks/shim-process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'berth-shim-'));
@@ -94,6 +94,21 @@ describe('berth-shim', () => {
     assert.deepEqual(a1.filter(([id]) => id === 1), [[1, 'out:hello\n'], [1, 'rest of stdin\n']]);
     assert.deepEqual(a1.filter(([id]) => id === 2), [[2, 'err:hello\n']]);
     assert.deepEqual(frames(await gotB), [[1, 'out:hello\n'], [1, 'rest of stdin\n']]);
+  });
+
+  it('keeps a quick process\'s output for its first attacher with --hold-output, and logs it once', async () => {
+    const log = join(root, 'hold.log');
+    // (the sleep: a job that ended before the launching shell did would be reaped by the shell)
+    const s = await shim('sleep 0.1; echo early; echo oops >&2; exit 3', { holdOutputMs: 5000, log: { path: log } });
+    await new Promise((r) => setTimeout(r, 400)); // the process is gone by now
+    const got = collect(await s.client.attach(['stdout', 'stderr']));
+    assert.deepEqual(frames(await got).sort(), [[1, 'early\n'], [2, 'oops\n']]);
+    assert.equal((await s.client.wait().catch(() => readExitFile(s.dir)!)).status, 3);
+    assert.deepEqual(logEntries(log).map((e) => e.log).sort(), ['early\n', 'oops\n']);
+    // Without an attacher the hold ends at its deadline: the output is logged, the shim goes.
+    const alone = await shim('echo unread', { holdOutputMs: 200, log: { path: join(root, 'hold2.log') } });
+    await waitFor(() => !existsSync(join(alone.dir, 'shim.sock')), 5000);
+    assert.deepEqual(logEntries(join(root, 'hold2.log')).map((e) => e.log), ['unread\n']);
   });
 
   it('closes stdin when the first stdin attacher leaves, with --stdin-once', async () => {
