@@ -155,4 +155,7 @@ int op_open_fifo(struct ctx *c, struct reader *r);
 int op_report_ready(struct ctx *c, struct reader *r);
 int op_wait_start(struct ctx *c, struct reader *r);
 
+/* reaper.c: `berth-init -- CMD…`, the --init PID 1. */
+int reaper_main(int argc, char **argv);
+
 #endif

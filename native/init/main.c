@@ -73,6 +73,7 @@ static int run_plan(struct ctx *c, const uint8_t *plan, uint32_t len) {
 }
 
 int main(int argc, char **argv, char **envp) {
+  if (argc >= 2 && strcmp(argv[1], "--") == 0) return reaper_main(argc, argv); /* --init */
   if (argc < 2) {
     fprintf(stderr, "berth-init: this program is started by the berth runtime, not by hand\n");
     return 2;

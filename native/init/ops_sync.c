@@ -3,6 +3,7 @@
 #include "init.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,14 +91,33 @@ int op_console_connect(struct ctx *c, struct reader *r) {
   const char *path = rd_str(r);
   if (r->bad) return 0;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen(path) >= sizeof addr.sun_path) {
-    errno = ENAMETOOLONG;
-    return fail(c, "console socket %s", path);
+  int dir_fd = -1;
+  if (strlen(path) < sizeof addr.sun_path) {
+    strcpy(addr.sun_path, path);
+  } else {
+    /* Longer than sun_path (task directories nest 64-hex IDs): reach it through an fd of its
+     * directory, /proc/self/fd/N/NAME. */
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    if (!slash || (size_t)(slash - path) >= sizeof dir) {
+      errno = ENAMETOOLONG;
+      return fail(c, "console socket %s", path);
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    dir_fd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return fail(c, "console socket directory %s", dir);
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir_fd, slash + 1);
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path) {
+      close(dir_fd);
+      errno = ENAMETOOLONG;
+      return fail(c, "console socket %s", path);
+    }
   }
-  strcpy(addr.sun_path, path);
   c->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c->console_fd < 0 || connect(c->console_fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-    return fail(c, "connect to console socket %s", path);
+  int ok = c->console_fd >= 0 && connect(c->console_fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+  if (dir_fd >= 0) close(dir_fd);
+  if (!ok) return fail(c, "connect to console socket %s", path);
   return 0;
 }
 

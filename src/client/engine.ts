@@ -119,7 +119,7 @@ export class EngineClient {
 
   private unreachable(err: unknown): Error {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ENOTSOCK' || code === 'ECONNRESET' && false) {
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ENOTSOCK') {
       return new DaemonUnreachableError(this.host.url, code, err);
     }
     return err as Error;
@@ -224,7 +224,7 @@ export class EngineClient {
   async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Hijacked> {
     const fullPath = await this.fullPath(path, opts);
     debug('%s %s (hijack)', method, fullPath);
-    const headers = { ...this.headersFor(opts), Connection: 'Upgrade', Upgrade: 'tcp' };
+    const headers: Record<string, string> = { ...this.headersFor(opts), Connection: 'Upgrade', Upgrade: 'tcp' };
     if (opts.body === undefined && opts.rawBody === undefined) headers['Content-Type'] = 'text/plain';
     return new Promise((resolve, reject) => {
       const req = http.request({ ...this.target(), method, path: fullPath, headers, signal: opts.signal, createConnection: () => this.connect() });

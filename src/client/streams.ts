@@ -68,7 +68,7 @@ export const SYSTEMERR = 3;
  * endian u32)] then size bytes. A frame on stream 3 is an error from the daemon; it ends the copy.
  */
 export async function demux(source: Readable | AsyncIterable<Buffer>, stdout: Writable, stderr: Writable): Promise<void> {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   for await (const chunk of source as AsyncIterable<Buffer>) {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     while (buf.length >= 8) {

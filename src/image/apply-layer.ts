@@ -15,7 +15,8 @@ import { BerthError, invalid } from '../common/errors.js';
 import { cleanEntryPath, resolveDir, resolveInRoot } from './secure-path.js';
 import { readTar, type TarHeader } from './tar-reader.js';
 
-export type WhiteoutMode = 'overlay' | 'remove';
+/** overlay: whiteouts become overlay's; remove: they delete; literal: `.wh.` names are plain files (docker cp). */
+export type WhiteoutMode = 'overlay' | 'remove' | 'literal';
 
 export interface ApplyResult {
   /** Bytes of file content written. */
@@ -119,14 +120,14 @@ export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whi
     if (parts.length === 0) continue; // the layer's root: the snapshot keeps its own
     const base = parts.at(-1)!;
     const parentParts = parts.slice(0, -1);
-    if (base === OPAQUE) {
+    if (base === OPAQUE && whiteouts !== 'literal') {
       const dir = resolveDir(root, parentParts);
       mkdirSync(dir, { recursive: true, mode: 0o755 });
       if (whiteouts === 'overlay') tool('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir], `opaque directory ${header.name}`);
       else for (const n of readdirSync(dir)) if (!created.has(join(dir, n))) rmSync(join(dir, n), { recursive: true, force: true });
       continue;
     }
-    if (base.startsWith(WH)) {
+    if (base.startsWith(WH) && whiteouts !== 'literal') {
       const target = resolveInRoot(root, [...parentParts, base.slice(WH.length)]);
       mkdirSync(resolveDir(root, parentParts), { recursive: true, mode: 0o755 });
       rmSync(target, { recursive: true, force: true });

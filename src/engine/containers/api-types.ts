@@ -193,4 +193,16 @@ export interface SpecInputs {
   hostCapabilities: string[];
   /** The init binary to run as PID 1 for --init, mounted in. */
   initBinary?: string;
+  /** The host's cgroup version (decides the default cgroup namespace mode); undefined: detected. */
+  cgroupVersion?: 1 | 2;
+  /**
+   * A host directory to bind at /dev/shm instead of a new tmpfs: the container's own shm for
+   * --ipc=shareable, the other container's for --ipc=container:<id> (e.g. /proc/<pid>/root/dev/shm),
+   * /dev/shm for --ipc=host (the default there). Ignored for private and none.
+   */
+  shmPath?: string;
+  /** The daemon's default ulimits (dockerd --default-ulimit); the container's own win by name. */
+  defaultUlimits?: Ulimit[];
+  /** Environment from legacy --link, placed before Config.Env as Docker does. */
+  linkedEnv?: string[];
 }

@@ -10,6 +10,7 @@ import { collectGarbage, type GcResult } from '../../supervisor/content/gc.js';
 import type { ImageRecord, ImageStore } from '../../supervisor/images/store.js';
 import { pullImage, type PullDeps, type PullProgress } from './pull.js';
 import { pushImage, type PushProgress } from './push.js';
+import type { RegistryClient } from '../../registry/client.js';
 import { readImage, type ImageContent } from './read-image.js';
 
 export interface ImageServiceDeps extends PullDeps {
@@ -143,10 +144,10 @@ export class ImageService {
   }
 
   /** Pulls and records the image under its name, and under name@digest. */
-  async pull(text: string, opts: { platform?: string; onProgress?: (p: PullProgress) => void } = {}): Promise<LocalImage> {
+  async pull(text: string, opts: { platform?: string; onProgress?: (p: PullProgress) => void; registry?: RegistryClient } = {}): Promise<LocalImage> {
     const ref = parseReference(text);
     const before = this.deps.images.find(this.ns, formatReference(ref));
-    const pulled = await pullImage(this.deps, ref, { platform: opts.platform ?? this.deps.platform, onProgress: opts.onProgress });
+    const pulled = await pullImage({ ...this.deps, registry: opts.registry ?? this.deps.registry }, ref, { platform: opts.platform ?? this.deps.platform, onProgress: opts.onProgress });
     try {
       this.setName(formatReference(ref), pulled.target);
       if (!ref.digest) this.setName(formatReference({ ...ref, tag: undefined, digest: pulled.target.digest }), pulled.target);
@@ -162,7 +163,7 @@ export class ImageService {
    * `docker push NAME[:TAG]`: the tag given, or every tag of the repository when there is none
    * (the API's push without a tag). Each pushed digest becomes a repo@digest name.
    */
-  async push(name: string, opts: { tag?: string; onProgress?: (p: PushProgress) => void } = {}): Promise<void> {
+  async push(name: string, opts: { tag?: string; onProgress?: (p: PushProgress) => void; registry?: RegistryClient } = {}): Promise<void> {
     const ref = parseReference(name, { defaultTag: false });
     if (ref.digest) throw new BerthError('INVALID_ARGUMENT', `cannot push a digest reference "${name}": push a tag`);
     const repo = `${ref.registry}/${ref.repository}:`;
@@ -172,7 +173,7 @@ export class ImageService {
       const dest = { ...ref, tag };
       const img = this.deps.images.find(this.ns, formatReference(dest));
       if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(dest)}`);
-      const pushed = await pushImage(this.deps, readImage(this.deps.content, img.target, this.deps.platform), dest, opts.onProgress);
+      const pushed = await pushImage({ content: this.deps.content, registry: opts.registry ?? this.deps.registry }, readImage(this.deps.content, img.target, this.deps.platform), dest, opts.onProgress);
       this.setName(formatReference({ ...ref, tag: undefined, digest: pushed.digest }), pushed);
     }
   }

@@ -1,8 +1,8 @@
 // A client for one berth-shim's socket (native/shim/README.md): every call has a deadline, so a
 // stuck shim fails its own caller and never blocks the others.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BerthError } from '../../common/errors.js';
 
 export interface ExitStatus {
@@ -12,6 +12,34 @@ export interface ExitStatus {
 }
 
 const DEFAULT_DEADLINE_MS = 5000;
+
+/** A unix socket path fits in sun_path (108 bytes with its NUL). */
+const SUN_PATH_MAX = 107;
+
+/**
+ * Connects to a unix socket whose path may be longer than sun_path allows (task directories nest
+ * 64-hex IDs): through /proc/self/fd/N/NAME, N an fd of its directory held open while connecting.
+ */
+function connectLongPath(path: string): Socket {
+  if (Buffer.byteLength(path) <= SUN_PATH_MAX) return connect(path);
+  let fd: number;
+  try {
+    fd = openSync(dirname(path), 'r');
+  } catch {
+    return connect(path); // fails with the usual error for a missing directory
+  }
+  const sock = connect(`/proc/self/fd/${fd}/${basename(path)}`);
+  const release = () => {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
+  };
+  sock.once('connect', release);
+  sock.once('error', release);
+  return sock;
+}
 
 export class ShimClient {
   constructor(readonly socketPath: string, readonly deadlineMs = DEFAULT_DEADLINE_MS) {}
@@ -84,7 +112,7 @@ export class ShimClient {
   /** Connects and sends the request line; resolves once the shim said "ok" (attach) or at once. */
   private open(request: 'control' | 'wait' | string): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const sock = connect(this.socketPath);
+      const sock = connectLongPath(this.socketPath);
       const timer = setTimeout(() => {
         sock.destroy();
         reject(new BerthError('UNAVAILABLE', `shim ${this.socketPath} did not answer within ${this.deadlineMs} ms`));

@@ -1,0 +1,166 @@
+// The container's files and figures: `docker cp` (GET/PUT/HEAD archive, every path resolved inside
+// the container's root as a chroot would, never by joining strings on the host), `docker diff`,
+// `docker export`, `docker stats` and `docker update`.
+import { existsSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { join, posix } from 'node:path';
+import { invalid, notFound } from '../../common/errors.js';
+import { applyLayer } from '../../image/apply-layer.js';
+import { naiveChanges, overlayChanges, writeLayer, type Change } from '../../image/diff-layer.js';
+import { cleanEntryPath, resolveDir, resolveInRoot } from '../../image/secure-path.js';
+import { writableLayerDir } from '../../supervisor/snapshots/types.js';
+import type { CgroupStats } from '../../runtime/cgroups/stats.js';
+import { exportTree } from '../../engine/images/import-export.js';
+import { dockerStats, systemCpuNs, type StatsSample } from '../../engine/containers/stats.js';
+import { buildResources } from '../../engine/containers/spec/resources.js';
+import type { HostConfig } from '../../engine/containers/api-types.js';
+import { readJson, sendJson } from '../http.js';
+import type { Ctx, Router } from '../router.js';
+
+/** Go's os.FileMode bits for the stat header the docker CLI reads. */
+function goFileMode(st: Stats): number {
+  let mode = Number(st.mode) & 0o7777 & ~0o7000;
+  if (st.isDirectory()) mode += 2 ** 31;
+  if (st.isSymbolicLink()) mode += 2 ** 27;
+  if (Number(st.mode) & 0o4000) mode += 2 ** 23;
+  if (Number(st.mode) & 0o2000) mode += 2 ** 22;
+  if (Number(st.mode) & 0o1000) mode += 2 ** 20;
+  return mode;
+}
+
+/** The host path of a container path: parents resolved chroot-style, the last component as is. */
+function containerPath(rootfs: string, path: string): { host: string; parts: string[] } {
+  if (!path) throw invalid('path is required');
+  const parts = cleanEntryPath(posix.resolve('/', path));
+  const follow = path.endsWith('/.') || path.endsWith('/');
+  return { host: follow ? resolveDir(rootfs, parts) : resolveInRoot(rootfs, parts), parts };
+}
+
+function statHeader(host: string, parts: string[]): string {
+  let st;
+  try {
+    st = lstatSync(host);
+  } catch {
+    throw notFound(`Could not find the file /${parts.join('/')} in container`);
+  }
+  const link = st.isSymbolicLink() ? readlinkSync(host) : '';
+  const stat = { name: parts.at(-1) ?? '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget: link };
+  return Buffer.from(JSON.stringify(stat)).toString('base64');
+}
+
+async function archiveHead(ctx: Ctx): Promise<void> {
+  await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
+    const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
+    ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(host, parts) }).end();
+  });
+}
+
+async function archiveGet(ctx: Ctx): Promise<void> {
+  await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
+    const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
+    const header = statHeader(host, parts);
+    const base = parts.at(-1) ?? '.';
+    const parent = join(host, '..');
+    const changes: Change[] = [{ path: base, kind: 'add' }];
+    if (lstatSync(host).isDirectory()) for (const c of naiveChanges(undefined, host)) changes.push({ path: `${base}/${c.path}`, kind: 'add' });
+    const res = ctx.res!;
+    res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': header });
+    for await (const chunk of writeLayer(parent, changes)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    res.end();
+  });
+}
+
+async function archivePut(ctx: Ctx): Promise<void> {
+  await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
+    const path = ctx.query.string('path') ?? '';
+    const dir = resolveDir(rootfs, cleanEntryPath(posix.resolve('/', path)));
+    if (!existsSync(dir)) throw notFound(`Could not find the file ${path} in container ${ctx.params.id}`);
+    if (!lstatSync(dir).isDirectory()) throw invalid(`extraction point is not a directory: ${path}`);
+    if (ctx.engine.containers.get(ctx.params.id!).HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
+    await applyLayer(dir, ctx.req, 'literal');
+    ctx.res!.writeHead(200).end();
+  });
+}
+
+/** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
+async function changes(ctx: Ctx): Promise<void> {
+  const e = ctx.engine;
+  const c = e.containers.get(ctx.params.id!);
+  const mounts = e.snapshotter.mounts(c.SnapshotKey);
+  const upper = writableLayerDir(mounts);
+  const lowers = (mounts[0]?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length).split(':') ?? []);
+  const inLower = (p: string) => lowers.some((l) => {
+    try {
+      lstatSync(join(l, p));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const list = e.snapshotter.name === 'overlayfs' ? overlayChanges(upper) : naiveChanges(undefined, upper);
+  const out = list.map((ch) => ({ Path: `/${ch.path}`, Kind: ch.kind === 'delete' ? 2 : ch.kind === 'opaque' || inLower(ch.path) ? 0 : 1 }));
+  sendJson(ctx.res!, 200, out.length ? out : null);
+}
+
+async function exportContainer(ctx: Ctx): Promise<void> {
+  await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
+    const res = ctx.res!;
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    for await (const chunk of exportTree(rootfs)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    res.end();
+  });
+  ctx.engine.events.publish('container', 'export', ctx.engine.containers.get(ctx.params.id!).ID, {});
+}
+
+async function sample(ctx: Ctx, id: string): Promise<StatsSample> {
+  const e = ctx.engine;
+  const c = e.containers.get(id);
+  let cg: CgroupStats | undefined;
+  if (c.State.Running) cg = (await e.tasks.stats(e.config.namespace, c.ID).catch(() => undefined)) as CgroupStats | undefined;
+  return { at: new Date(), cg, system: systemCpuNs() };
+}
+
+async function stats(ctx: Ctx): Promise<void> {
+  const e = ctx.engine;
+  const c = e.containers.get(ctx.params.id!);
+  const stream = ctx.query.bool('stream', true);
+  const oneShot = ctx.query.bool('one-shot');
+  const res = ctx.res!;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let prev: StatsSample | undefined;
+  if (!stream && !oneShot) {
+    prev = await sample(ctx, c.ID); // a CPU percentage needs two samples a moment apart
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  let closed = false;
+  ctx.req.socket.once('close', () => (closed = true));
+  for (;;) {
+    const now = await sample(ctx, c.ID);
+    res.write(`${JSON.stringify(dockerStats(e.containers.get(c.ID), now, prev))}\n`);
+    prev = now;
+    if (!stream || closed || !e.containers.get(c.ID).State.Running) break;
+    await new Promise((r) => setTimeout(r, 1000));
+    if (closed) break;
+  }
+  res.end();
+}
+
+async function update(ctx: Ctx): Promise<void> {
+  const body = (await readJson(ctx.req)) as HostConfig;
+  if (!body || typeof body !== 'object') throw invalid('the body must be a JSON object');
+  const c = ctx.engine.containers.get(ctx.params.id!);
+  const merged: HostConfig = { ...c.HostConfig, ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null && v !== 0 && v !== '')) };
+  // Devices stay as they are: an update only changes limits (an empty rule list would deny all).
+  const { devices: _devices, ...limits } = buildResources(merged, []);
+  await ctx.engine.containers.update(c.ID, limits, body);
+  sendJson(ctx.res!, 200, { Warnings: [] });
+}
+
+export function containerFileRoutes(r: Router): void {
+  r.add('HEAD', '/containers/{id}/archive', archiveHead)
+    .add('GET', '/containers/{id}/archive', archiveGet)
+    .add('PUT', '/containers/{id}/archive', archivePut)
+    .add('GET', '/containers/{id}/changes', changes)
+    .add('GET', '/containers/{id}/export', exportContainer)
+    .add('GET', '/containers/{id}/stats', stats)
+    .add('POST', '/containers/{id}/update', update);
+}

@@ -1,0 +1,117 @@
+// berthd: the composition root. Reads flags and daemon.json, builds the engine once, serves the
+// Engine API on its sockets, and on SIGTERM/SIGINT stops serving while the containers keep
+// running in their shims (the next berthd re-adopts them).
+import { parseArgs } from 'node:util';
+import { ApiServer, checkAddressFree } from './api/server.js';
+import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, type DaemonConfig } from './engine/config.js';
+import { Engine } from './engine/engine.js';
+
+const USAGE = `Usage: berthd [OPTIONS]
+
+A Docker-compatible container engine daemon.
+
+Options:
+      --config-file string       daemon.json (default ${DEFAULT_CONFIG_FILE})
+      --data-root string         persistent state (default /var/lib/berth)
+      --exec-root string         run-time state: sockets, shims, bundles (default /run/berth)
+  -H, --host list                listen addresses: unix:///path, tcp://host:port (default unix://<exec-root>/berth.sock)
+      --group string             group owning the unix sockets (default "berth")
+      --default-runtime string   OCI runtime for containers (default "berth")
+      --add-runtime name=path    another runc-compatible runtime
+      --insecure-registry list   registries reached over plain HTTP / without certificate checks
+      --registry-mirror list     mirrors for docker.io
+      --cgroup-parent string     parent cgroup of containers (default /berth)
+      --storage-driver string    snapshotter: overlayfs or naive (default overlayfs)
+      --tlsverify                require client certificates on tcp:// (with --tlscacert, --tlscert, --tlskey)
+  -l, --log-level string         debug, info, warn, error (default "info")
+  -v, --version                  print the version and exit
+`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'config-file': { type: 'string' }, 'data-root': { type: 'string' }, 'exec-root': { type: 'string' },
+        host: { type: 'string', short: 'H', multiple: true }, group: { type: 'string' }, 'default-runtime': { type: 'string' },
+        'add-runtime': { type: 'string', multiple: true }, 'insecure-registry': { type: 'string', multiple: true },
+        'registry-mirror': { type: 'string', multiple: true }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
+        tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
+        'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n\n${USAGE}`);
+    return 125;
+  }
+  if (values.help) return void process.stdout.write(USAGE), 0;
+  if (values.version) return void process.stdout.write('berthd version 0.1.0\n'), 0;
+  let config: DaemonConfig;
+  try {
+    config = applyConfigFile(defaultConfig(), values['config-file'] ?? DEFAULT_CONFIG_FILE);
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n`);
+    return 1;
+  }
+  config = {
+    ...config,
+    dataRoot: values['data-root'] ?? config.dataRoot,
+    execRoot: values['exec-root'] ?? config.execRoot,
+    hosts: values.host?.length ? values.host : config.hosts,
+    group: values.group ?? config.group,
+    defaultRuntime: values['default-runtime'] ?? config.defaultRuntime,
+    runtimes: { ...config.runtimes, ...Object.fromEntries((values['add-runtime'] ?? []).map((r) => r.split('=', 2) as [string, string])) },
+    insecureRegistries: [...config.insecureRegistries, ...(values['insecure-registry'] ?? [])],
+    registryMirrors: [...config.registryMirrors, ...(values['registry-mirror'] ?? [])],
+    logLevel: (values['log-level'] as DaemonConfig['logLevel'] | undefined) ?? config.logLevel,
+    tls: values.tlsverify && values.tlscacert && values.tlscert && values.tlskey ? { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey } : config.tls,
+  };
+  if (!LEVELS.includes(config.logLevel)) {
+    process.stderr.write(`berthd: invalid log level "${config.logLevel}"\n`);
+    return 125;
+  }
+  const threshold = LEVELS.indexOf(config.logLevel);
+  const log = (level: (typeof LEVELS)[number], message: string) => {
+    if (LEVELS.indexOf(level) >= threshold) process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}\n`);
+  };
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('berthd: needs to run as root (namespaces, mounts, cgroups)\n');
+    return 1;
+  }
+  const hosts = config.hosts.length ? config.hosts : [`unix://${defaultSocket(config)}`];
+  try {
+    for (const h of hosts) await checkAddressFree(h);
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], snapshotter: values['storage-driver'], log });
+  await engine.open();
+  const api = new ApiServer(engine, log);
+  try {
+    for (const h of hosts) {
+      await api.listen(h, { group: config.group, tls: config.tls });
+      log('info', `API listening on ${h}`);
+    }
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n`);
+    engine.close();
+    await api.close();
+    return 1;
+  }
+  log('info', `berthd ready (data root ${config.dataRoot}, exec root ${config.execRoot})`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log('info', `${sig}: shutting down (containers keep running)`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  engine.close();
+  await api.close();
+  return 0;
+}

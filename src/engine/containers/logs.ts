@@ -1,0 +1,118 @@
+// Reading a container's json-file log (and its rotated files) for `docker logs`: stdout/stderr
+// selection, since/until, tail, timestamps, and follow (new entries as the shim appends them,
+// until the container stops). Output is Docker's multiplexed frames, or raw with a terminal.
+import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface LogEntry {
+  log: string;
+  stream: 'stdout' | 'stderr';
+  time: string;
+}
+
+export interface LogOptions {
+  stdout: boolean;
+  stderr: boolean;
+  /** Unix seconds (fractions allowed). */
+  since?: number;
+  until?: number;
+  tail?: number;
+  timestamps: boolean;
+  follow: boolean;
+}
+
+/** The log files oldest first: FILE.4 … FILE.1, FILE. */
+function files(path: string): string[] {
+  const out: string[] = [];
+  for (let i = 9; i >= 1; i--) if (existsSync(`${path}.${i}`)) out.push(`${path}.${i}`);
+  if (existsSync(path)) out.push(path);
+  return out;
+}
+
+function parse(line: string): LogEntry | undefined {
+  try {
+    return JSON.parse(line) as LogEntry;
+  } catch {
+    return undefined; // a line being written right now
+  }
+}
+
+/** One frame of Docker's multiplexed stream (or the raw bytes with a terminal). */
+export function frame(stream: 'stdout' | 'stderr', data: Buffer, tty: boolean): Buffer {
+  if (tty) return data;
+  const h = Buffer.alloc(8);
+  h[0] = stream === 'stdout' ? 1 : 2;
+  h.writeUInt32BE(data.length, 4);
+  return Buffer.concat([h, data]);
+}
+
+function render(e: LogEntry, o: LogOptions, tty: boolean): Buffer {
+  const text = o.timestamps ? `${e.time} ${e.log}` : e.log;
+  return frame(e.stream, Buffer.from(text), tty);
+}
+
+function wanted(e: LogEntry, o: LogOptions): boolean {
+  if (e.stream === 'stdout' ? !o.stdout : !o.stderr) return false;
+  const t = Date.parse(e.time) / 1000;
+  if (o.since !== undefined && t < o.since) return false;
+  if (o.until !== undefined && o.until > 0 && t > o.until) return false;
+  return true;
+}
+
+/**
+ * The log as a stream of frames. With `follow`, keeps reading as the file grows until
+ * `stopped()` says the container is no longer running (checked when the file is quiet).
+ */
+export async function* readLogs(path: string, o: LogOptions, tty: boolean, stopped: () => Promise<void>): AsyncGenerator<Buffer> {
+  const entries: LogEntry[] = [];
+  let offset = 0;
+  for (const f of files(path)) {
+    const rl = createInterface({ input: createReadStream(f), crlfDelay: Infinity });
+    for await (const line of rl) {
+      const e = parse(line);
+      if (e && wanted(e, o)) entries.push(e);
+    }
+    if (f === path) offset = statSync(f).size;
+  }
+  const start = o.tail !== undefined && o.tail >= 0 ? Math.max(0, entries.length - o.tail) : 0;
+  for (const e of entries.slice(start)) yield render(e, o, tty);
+  if (!o.follow) return;
+
+  let done = false;
+  void stopped().then(() => (done = true));
+  let pending = '';
+  while (true) {
+    const size = existsSync(path) ? statSync(path).size : 0;
+    if (size < offset) offset = 0; // rotated: the new file starts over
+    if (size > offset) {
+      for await (const chunk of createReadStream(path, { start: offset, end: size - 1 })) pending += (chunk as Buffer).toString();
+      offset = size;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const e = parse(line);
+        if (e && wanted(e, o)) yield render(e, o, tty);
+      }
+      continue;
+    }
+    if (done) return;
+    await waitForChange(path, 250);
+  }
+}
+
+function waitForChange(path: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let w: ReturnType<typeof watch> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      w?.close();
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    try {
+      w = watch(path, finish);
+    } catch {
+      // no file yet: the timer will do
+    }
+  });
+}

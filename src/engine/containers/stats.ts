@@ -1,0 +1,60 @@
+// `docker stats`: a container's cgroup figures (as the runtime reads them from v1 or v2) in the
+// Engine API's JSON shape, with the host's CPU time beside them so the client can work out a
+// percentage from two samples.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { CgroupStats } from '../../runtime/cgroups/stats.js';
+import type { ContainerRecord } from './record.js';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The host's CPU time in nanoseconds, as Docker's system_cpu_usage (from /proc/stat). */
+export function systemCpuNs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const jiffies = line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v), 0);
+  return (jiffies / CLOCK_TICKS) * 1e9;
+}
+
+export interface StatsSample {
+  at: Date;
+  cg?: CgroupStats;
+  system: number;
+}
+
+function cpuBlock(s: StatsSample | undefined): Record<string, unknown> {
+  const u = s?.cg?.cpu.usage;
+  return {
+    cpu_usage: { total_usage: u?.total ?? 0, percpu_usage: u?.percpu?.length ? u.percpu : undefined, usage_in_kernelmode: u?.kernel ?? 0, usage_in_usermode: u?.user ?? 0 },
+    system_cpu_usage: s?.system ?? 0,
+    online_cpus: s ? cpus().length : 0,
+    throttling_data: { periods: s?.cg?.cpu.throttling.periods ?? 0, throttled_periods: s?.cg?.cpu.throttling.throttledPeriods ?? 0, throttled_time: s?.cg?.cpu.throttling.throttledTime ?? 0 },
+  };
+}
+
+const blkio = (entries: CgroupStats['blkio']['ioServiceBytesRecursive'] | undefined) => (entries ?? []).map((e) => ({ major: e.major, minor: e.minor, op: e.op, value: e.value }));
+
+export function dockerStats(c: ContainerRecord, now: StatsSample, prev: StatsSample | undefined): Record<string, unknown> {
+  const m = now.cg?.memory;
+  const unlimited = !m || m.usage.limit === 0 || m.usage.limit >= 2 ** 62;
+  return {
+    read: now.at.toISOString(),
+    preread: prev?.at.toISOString() ?? '0001-01-01T00:00:00Z',
+    pids_stats: now.cg ? { current: now.cg.pids.current, ...(now.cg.pids.limit ? { limit: now.cg.pids.limit } : {}) } : {},
+    blkio_stats: {
+      io_service_bytes_recursive: blkio(now.cg?.blkio.ioServiceBytesRecursive), io_serviced_recursive: blkio(now.cg?.blkio.ioServicedRecursive),
+      io_queue_recursive: null, io_service_time_recursive: null, io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null,
+    },
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: cpuBlock(now.cg ? now : undefined),
+    precpu_stats: cpuBlock(prev?.cg ? prev : undefined),
+    memory_stats: m ? { usage: m.usage.usage, max_usage: m.usage.max, stats: m.raw, limit: unlimited ? totalMemory() : m.usage.limit } : {},
+    name: c.Name,
+    id: c.ID,
+  };
+}
+
+function totalMemory(): number {
+  const m = /^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}

@@ -1,0 +1,142 @@
+// The Engine API's JSON for containers: `docker inspect` (Docker's field names and nesting) and
+// the summaries `docker ps` lists, with Docker's list filters.
+import { invalid } from '../../common/errors.js';
+import type { ContainerRecord } from './record.js';
+import { statusText } from './record.js';
+
+function networkSettings(c: ContainerRecord): Record<string, unknown> {
+  const mode = c.HostConfig.NetworkMode ?? 'default';
+  const name = mode === 'default' ? 'bridge' : mode;
+  const networks = Object.keys(c.Networks).length ? c.Networks : { [name]: { IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null } };
+  return {
+    Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+    Networks: networks,
+  };
+}
+
+export function containerInspect(c: ContainerRecord, opts: { size?: { rw: number; rootfs: number } } = {}): Record<string, unknown> {
+  return {
+    Id: c.ID,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: c.State,
+    Image: c.Image,
+    ResolvConfPath: c.ResolvConfPath,
+    HostnamePath: c.HostnamePath,
+    HostsPath: c.HostsPath,
+    LogPath: c.LogPath,
+    Name: c.Name,
+    RestartCount: c.RestartCount,
+    Driver: c.Driver,
+    Platform: c.Platform,
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: c.HostConfig,
+    GraphDriver: { Name: c.Driver, Data: null },
+    ...(opts.size ? { SizeRw: opts.size.rw, SizeRootFs: opts.size.rootfs } : {}),
+    Mounts: [],
+    Config: c.Config,
+    NetworkSettings: networkSettings(c),
+  };
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: unknown[];
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels: Record<string, string>;
+  State: string;
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, unknown> };
+  Mounts: unknown[];
+}
+
+export function containerSummary(c: ContainerRecord): ContainerSummary {
+  return {
+    Id: c.ID,
+    Names: [c.Name],
+    Image: c.Config.Image ?? '',
+    ImageID: c.Image,
+    Command: [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' '),
+    Created: Math.floor(new Date(c.Created).getTime() / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
+    NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) },
+    Mounts: [],
+  };
+}
+
+export type ListFilters = Record<string, string[]>;
+
+/** Parses the API's `filters` query: {"status":["running"]} (or the legacy {"status":{"running":true}}). */
+export function parseFilters(text: string | null): ListFilters {
+  if (!text) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw invalid(`invalid filters: ${text}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`invalid filters: ${text}`);
+  const out: ListFilters = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (Array.isArray(v)) out[k] = v.map(String);
+    else if (v && typeof v === 'object') out[k] = Object.keys(v);
+    else throw invalid(`invalid filter value for ${k}`);
+  }
+  return out;
+}
+
+const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume']);
+const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+
+/**
+ * `docker ps` selection: all or running only, filters, and newest first; `limit`/`latest` keep
+ * the newest. `imageIds(ref)` resolves an ancestor filter to the image IDs it names.
+ */
+export function selectContainers(all: ContainerRecord[], q: { all: boolean; limit?: number; filters: ListFilters }, find: (ref: string) => ContainerRecord | undefined, imageIds: (ref: string) => string[]): ContainerRecord[] {
+  const f = q.filters;
+  for (const k of Object.keys(f)) if (!LIST_FILTERS.has(k)) throw invalid(`invalid filter '${k}'`);
+  for (const s of f.status ?? []) if (!STATUSES.has(s)) throw invalid(`invalid filter 'status=${s}'`);
+  const before = f.before?.[0] ? find(f.before[0]) : undefined;
+  const since = f.since?.[0] ? find(f.since[0]) : undefined;
+  const ancestors = (f.ancestor ?? []).flatMap((a) => imageIds(a));
+  let list = [...all].sort((a, b) => b.Created.localeCompare(a.Created));
+  const keepAll = q.all || (q.limit !== undefined && q.limit > 0) || !!f.status?.length || !!f.exited?.length;
+  list = list.filter((c) => {
+    if (!keepAll && !c.State.Running) return false;
+    const has = (k: string, test: (v: string) => boolean) => !f[k]?.length || f[k]!.some(test);
+    return has('status', (s) => s === c.State.Status)
+      && has('id', (v) => c.ID.startsWith(v))
+      && has('name', (v) => new RegExp(v).test(c.Name.slice(1)) || c.Name === v)
+      && has('label', (v) => {
+        const [k, val] = v.split('=', 2) as [string, string | undefined];
+        const labels = c.Config.Labels ?? {};
+        return k in labels && (val === undefined || labels[k] === val);
+      })
+      && has('exited', (v) => !c.State.Running && c.HasBeenStarted && c.State.ExitCode === Number(v))
+      && (!f.ancestor?.length || ancestors.includes(c.Image))
+      && has('health', (v) => (c.State.Health?.Status ?? 'none') === v)
+      && has('network', (v) => (c.HostConfig.NetworkMode === v) || v in c.Networks)
+      && has('volume', () => false)
+      && (!before || c.Created < before.Created)
+      && (!since || c.Created > since.Created);
+  });
+  if (q.limit !== undefined && q.limit > 0) list = list.slice(0, q.limit);
+  return list;
+}

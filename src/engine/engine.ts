@@ -1,0 +1,91 @@
+// The engine: every store and service the daemon serves, built once over one data root and exec
+// root. `open()` brings them up and re-adopts what survived a restart (tasks in their shims,
+// pulls killed mid-way); `close()` lets go without stopping containers, which keep running in
+// their shims.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ContentStore } from '../supervisor/content/store.js';
+import { LeaseStore } from '../supervisor/content/leases.js';
+import { ImageStore } from '../supervisor/images/store.js';
+import { OverlaySnapshotter } from '../supervisor/snapshots/overlay.js';
+import { NaiveSnapshotter } from '../supervisor/snapshots/naive.js';
+import type { Snapshotter } from '../supervisor/snapshots/types.js';
+import { TaskService } from '../supervisor/tasks/service.js';
+import { RegistryClient, type RegistryOptions } from '../registry/client.js';
+import type { DaemonConfig } from './config.js';
+import { EventLog } from './events.js';
+import { ExecService } from './containers/exec.js';
+import { ContainerService } from './containers/service.js';
+import { ContainerStore } from './containers/store.js';
+import { releaseOrphanLeases } from './images/layers.js';
+import { ImageService } from './images/service.js';
+
+export interface EngineOptions extends DaemonConfig {
+  /** "overlayfs" (default) or "naive". */
+  snapshotter?: string;
+  /** Parent cgroup of the containers (default /berth). */
+  cgroupParent?: string;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export class Engine {
+  readonly content: ContentStore;
+  readonly leases: LeaseStore;
+  readonly snapshotter: Snapshotter;
+  readonly imageStore: ImageStore;
+  readonly images: ImageService;
+  readonly tasks: TaskService;
+  readonly containers: ContainerService;
+  readonly execs: ExecService;
+  readonly events = new EventLog();
+  readonly registry: RegistryClient;
+  private readonly registryOptions: RegistryOptions;
+  readonly startedAt = new Date();
+
+  constructor(readonly config: EngineOptions) {
+    const root = config.dataRoot;
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    mkdirSync(config.execRoot, { recursive: true, mode: 0o711 });
+    const log = config.log ?? (() => {});
+    this.content = new ContentStore(join(root, 'content'));
+    this.leases = new LeaseStore(join(root, 'leases'));
+    this.snapshotter = config.snapshotter === 'naive' ? new NaiveSnapshotter(join(root, 'snapshots', 'naive')) : new OverlaySnapshotter(join(root, 'snapshots', 'overlayfs'));
+    this.imageStore = new ImageStore(join(root, 'images'));
+    this.registryOptions = { insecure: config.insecureRegistries, certsDir: config.certsDir, mirrors: config.registryMirrors.length ? { 'docker.io': config.registryMirrors } : undefined };
+    this.registry = new RegistryClient(this.registryOptions);
+    this.tasks = new TaskService({ execRoot: config.execRoot, runtimes: config.runtimes, warn: (m) => log('warn', m) });
+    const store = new ContainerStore(join(root, 'containers'));
+    let containers: ContainerService | undefined;
+    this.images = new ImageService({
+      content: this.content, leases: this.leases, snapshotter: this.snapshotter, images: this.imageStore,
+      whiteouts: this.snapshotter.name === 'overlayfs' ? 'overlay' : 'remove', registry: this.registry, namespace: config.namespace,
+      usedBy: (id) => containers?.usersOf(id) ?? [],
+      snapshotsInUse: () => containers?.snapshotKeys() ?? [],
+    });
+    containers = new ContainerService({
+      store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
+      namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,
+      cgroupParent: config.cgroupParent ?? '/berth', warn: (m) => log('warn', m),
+    });
+    this.containers = containers;
+    this.execs = new ExecService(containers, this.events, config.execRoot);
+  }
+
+  /** A registry client that answers challenges with these credentials (a request's X-Registry-Auth). */
+  registryWith(creds?: { username?: string; password?: string; identitytoken?: string }): RegistryClient {
+    if (!creds || (!creds.username && !creds.identitytoken)) return this.registry;
+    const c = { username: creds.username ?? '', password: creds.password ?? '', identityToken: creds.identitytoken || undefined };
+    return new RegistryClient({ ...this.registryOptions, credentials: () => c });
+  }
+
+  /** Brings the engine up after a start or restart. */
+  async open(): Promise<void> {
+    const released = releaseOrphanLeases(this.leases);
+    if (released.length) this.config.log?.('info', `released ${released.length} lease(s) of operations killed mid-way`);
+    await this.containers.restore();
+  }
+
+  close(): void {
+    this.containers.close();
+  }
+}

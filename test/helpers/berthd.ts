@@ -1,0 +1,98 @@
+// A berthd for a test: its own data root, exec root, socket and parent cgroup under one temp
+// directory; `docker(...)` runs the real docker CLI against it; `restart()` kills it (SIGKILL, as a
+// crash) or stops it and starts it again on the same roots; `stop()` removes every container,
+// stops the daemon, and cleans up shims, mounts and cgroups even if a test failed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanupDir, processesMentioning, removeCgroupDir, runCommand, waitFor, type Result } from './runtime.js';
+import { unmountAll } from '../../src/sys/mount.js';
+
+export const BERTHD_BIN = fileURLToPath(new URL('../../../bin/berthd.mjs', import.meta.url));
+
+export interface TestBerthd {
+  dir: string;
+  socket: string;
+  host: string;
+  cgroupParent: string;
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  restart(how?: 'kill' | 'term'): Promise<void>;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+export async function startBerthd(): Promise<TestBerthd> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-d-'));
+  const socket = join(dir, 'berth.sock');
+  const cgroupParent = `/${dir.split('/').pop()}`;
+  const logFile = join(dir, 'berthd.log');
+  let child: ChildProcess | undefined;
+  const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) =>
+    runCommand('docker', ['-H', `unix://${socket}`, ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+  const launch = async () => {
+    const out = openSync(logFile, 'a');
+    child = spawn(process.execPath, [BERTHD_BIN, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug'], { stdio: ['ignore', out, out] });
+    await waitFor(async () => {
+      if (child!.exitCode !== null) throw new Error(`berthd exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      return (await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 })).code === 0;
+    }, 20_000);
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child!.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  await launch();
+  return {
+    dir, socket, host: `unix://${socket}`, cgroupParent, docker,
+    log: () => readFileSync(logFile, 'utf8'),
+    async restart(how = 'kill') {
+      await halt(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+      await launch();
+    },
+    async stop() {
+      try {
+        const ids = (await docker(['ps', '-aq'], { timeoutMs: 10_000 })).stdout.split('\n').filter(Boolean);
+        if (ids.length) await docker(['rm', '-f', ...ids], { timeoutMs: 60_000 });
+      } catch {
+        // the daemon is gone: the sweep below does it
+      }
+      await halt('SIGTERM');
+      for (const pid of processesMentioning(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
+      for (const m of mounts().sort().reverse()) {
+        try {
+          unmountAll(m);
+        } catch {
+          // gone with its parent
+        }
+      }
+      await waitFor(() => processesMentioning(dir).length === 0, 5000).catch(() => {});
+      removeCgroupTree(cgroupParent);
+      cleanupDir(dir);
+    },
+  };
+}
+
+/** Removes a parent cgroup and its children in every hierarchy. */
+function removeCgroupTree(relative: string): void {
+  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+    const base = join('/sys/fs/cgroup', h, relative);
+    try {
+      for (const child of readdirSync(base, { withFileTypes: true })) if (child.isDirectory()) rmdirSync(join(base, child.name));
+    } catch {
+      // not there
+    }
+  }
+  removeCgroupDir(relative);
+}

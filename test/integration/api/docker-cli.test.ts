@@ -1,0 +1,162 @@
+// The real docker CLI (28.x) against berthd: version negotiation, import, images, run (attached,
+// detached, --rm, exit codes), exec, logs, ps and inspect formats, stop/kill/pause/rename/wait/rm,
+// errors with Docker's wording, and containers that survive a berthd crash with restart policies.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxRootfs } from '../../helpers/busybox.js';
+import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
+import { cleanupDir, runCommand, waitFor } from '../../helpers/runtime.js';
+
+const work = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+
+describe('the docker CLI against berthd', () => {
+  let d: TestBerthd;
+  const ok = async (...args: string[]) => {
+    const r = await d.docker(args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')} exited ${r.code}: ${r.stderr}\n--- berthd log ---\n${d.log().slice(-3000)}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    d = await startBerthd();
+    const rootfs = join(work, 'rootfs');
+    makeBusyboxRootfs(rootfs);
+    execFileSync('tar', ['-C', rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
+  });
+  after(async () => {
+    await d?.stop();
+    cleanupDir(work);
+  });
+
+  it('negotiates the API version and says who it is', async () => {
+    assert.equal(await ok('version', '--format', '{{.Server.APIVersion}}'), '1.45');
+    assert.match(await ok('info', '--format', '{{.Driver}} {{.OSType}}'), /^overlayfs linux$/);
+  });
+
+  it('imports a root filesystem and lists it', async () => {
+    assert.match(await ok('import', '--change', 'CMD ["sh"]', join(work, 'rootfs.tar'), 'bb:latest'), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), 'bb:latest');
+    assert.equal(await ok('image', 'inspect', '-f', '{{json .Config.Cmd}}', 'bb'), '["sh"]');
+  });
+
+  it('runs a container attached, with its output, its exit code and --rm', async () => {
+    assert.equal(await ok('run', '--rm', '--network', 'none', 'bb', 'echo', 'hello from berth'), 'hello from berth');
+    const r = await d.docker(['run', '--network', 'none', '--name', 'three', 'bb', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(await ok('ps', '-a', '--filter', 'name=three', '--format', '{{.Status}}'), 'Exited (3) Less than a second ago');
+    assert.equal(await ok('ps', '-aq', '--filter', 'status=exited').then((s) => s.split('\n').length), 1, '--rm removed the first one');
+  });
+
+  it('fails like Docker: unknown image, unknown command (127), name in use', async () => {
+    const noImage = await d.docker(['run', '--pull', 'never', 'nope:1', 'true']);
+    assert.equal(noImage.code, 125);
+    assert.match(noImage.stderr, /No such image: nope:1/);
+    const noCmd = await d.docker(['run', '--network', 'none', 'bb', '/no/such/cmd']);
+    assert.equal(noCmd.code, 127, noCmd.stderr);
+    const clash = await d.docker(['create', '--name', 'three', 'bb']);
+    assert.notEqual(clash.code, 0);
+    assert.match(clash.stderr, /Conflict. The container name "\/three" is already in use/);
+  });
+
+  it('runs detached: ps, inspect, exec, logs, top', async () => {
+    const id = await ok('run', '-d', '--network', 'none', '--name', 'web', 'bb', 'sh', '-c', 'echo started; exec sleep 1000');
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.equal(await ok('ps', '--format', '{{.Names}} {{.Image}} {{.State}}'), 'web bb running');
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.Name}} {{.Config.Hostname}}', 'web'), `true /web ${id.slice(0, 12)}`);
+    assert.equal(await ok('exec', 'web', 'echo', 'hi'), 'hi');
+    assert.equal((await d.docker(['exec', 'web', 'sh', '-c', 'exit 4'])).code, 4);
+    assert.equal(await ok('exec', '-e', 'X=1', '-w', '/tmp', 'web', 'sh', '-c', 'echo $X $(pwd)'), '1 /tmp');
+    await waitFor(async () => (await ok('logs', 'web')) === 'started');
+    assert.match(await ok('top', 'web'), /sleep 1000/);
+  });
+
+  it('copies files both ways, shows diffs, exports, reports stats and takes live limits', async () => {
+    writeFileSync(join(work, 'note.txt'), 'from the host\n');
+    await ok('cp', join(work, 'note.txt'), 'web:/tmp/note.txt');
+    assert.equal(await ok('exec', 'web', 'cat', '/tmp/note.txt'), 'from the host');
+    await ok('exec', 'web', 'sh', '-c', 'mkdir -p /data/sub && echo inside > /data/sub/f && rm /bin/vi');
+    await ok('cp', 'web:/data', join(work, 'copied'));
+    assert.equal(readFileSync(join(work, 'copied', 'sub', 'f'), 'utf8'), 'inside\n');
+    const diff = (await ok('diff', 'web')).split('\n');
+    for (const line of ['A /data', 'A /data/sub/f', 'C /tmp', 'A /tmp/note.txt', 'D /bin/vi']) assert.ok(diff.includes(line), `${line} in ${diff.join(', ')}`);
+    const cpMissing = await d.docker(['cp', 'web:/no/such', join(work, 'x')]);
+    assert.notEqual(cpMissing.code, 0);
+    assert.match(cpMissing.stderr, /Could not find the file \/no\/such in container/);
+    // a symlink in the container pointing at the host's /etc stays inside the container
+    await ok('exec', 'web', 'ln', '-s', '/etc', '/tmp/etc-link');
+    await ok('cp', join(work, 'note.txt'), 'web:/tmp/etc-link/');
+    assert.equal(await ok('exec', 'web', 'cat', '/etc/note.txt'), 'from the host');
+    assert.equal(existsSync('/etc/note.txt'), false);
+    await ok('export', '-o', join(work, 'web.tar'), 'web');
+    const names = execFileSync('tar', ['-tf', join(work, 'web.tar')]).toString().split('\n');
+    assert.ok(names.includes('tmp/note.txt') && names.includes('bin/busybox'));
+    const stats = JSON.parse(await ok('stats', '--no-stream', '--format', '{{json .}}', 'web')) as { Name: string; MemUsage: string; PIDs: string };
+    assert.equal(stats.Name, 'web');
+    assert.equal(stats.PIDs, '1');
+    await ok('update', '--memory', '64m', '--memory-swap', '128m', 'web');
+    assert.equal(await ok('inspect', '-f', '{{.HostConfig.Memory}}', 'web'), String(64 * 1024 * 1024));
+    assert.match(await ok('stats', '--no-stream', '--format', '{{.MemUsage}}', 'web'), /\/ 64MiB$/);
+  });
+
+  it('drives terminals through a pty: run -it, exec -it, attach and ctrl-p ctrl-q, stdin pipes, logs -f', async () => {
+    // `script` gives the docker CLI a pseudo-terminal; the keystrokes come from a timed shell.
+    const pty = (keys: string, command: string) => runCommand('sh', ['-c', `(${keys}) | script -qfec ${JSON.stringify(command)} /dev/null`], { timeoutMs: 30_000 });
+    const docker = `docker -H ${d.host}`;
+    const run = await pty(`sleep 1; printf 'echo hi-$((40+2))\\r'; sleep 0.5; printf 'exit 7\\r'; sleep 1`, `${docker} run -it --rm --network none bb sh`);
+    assert.equal(run.code, 7, run.stdout);
+    assert.match(run.stdout, /hi-42/);
+    const exec = await pty(`sleep 1; printf 'echo in-exec\\r'; sleep 0.5; printf 'exit 3\\r'; sleep 1`, `${docker} exec -it web sh`);
+    assert.equal(exec.code, 3, `${exec.stdout}\n${d.log().split("\n").filter((l) => /409|ERROR/.test(l)).slice(-3).join("\n")}`);
+    assert.match(exec.stdout, /in-exec/);
+    assert.doesNotMatch(exec.stdout, /Detach/, 'the request body is not typed into the shell');
+    await ok('run', '-dit', '--network', 'none', '--name', 'tty', 'bb', 'sh');
+    const attach = await pty(`sleep 1; printf 'echo attached\\r'; sleep 0.5; printf '\\020\\021'; sleep 1`, `${docker} attach tty`);
+    assert.match(attach.stdout, /attached/);
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}}', 'tty'), 'true', 'ctrl-p ctrl-q leaves it running');
+    assert.equal((await d.docker(['exec', '-i', 'web', 'cat'], { input: 'piped in\n' })).stdout, 'piped in\n');
+    const follow = d.docker(['logs', '-f', (await ok('run', '-d', '--network', 'none', 'bb', 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done')).slice(0, 12)]);
+    assert.equal((await follow).stdout, 'line1\nline2\nline3\n', 'logs -f follows until the container exits');
+    await ok('rm', '-f', 'tty');
+  });
+
+  it('pauses, renames, stops, waits and removes', async () => {
+    await ok('pause', 'web');
+    assert.equal(await ok('inspect', '-f', '{{.State.Status}}', 'web'), 'paused');
+    await ok('unpause', 'web');
+    await ok('rename', 'web', 'web2');
+    const waiting = d.docker(['wait', 'web2']);
+    await ok('stop', '-t', '1', 'web2');
+    assert.equal((await waiting).stdout.trim(), '137', 'sleep ignores SIGTERM as PID 1: killed after the timeout');
+    assert.equal((await d.docker(['stop', 'web2'])).code, 0, 'stopping a stopped container is fine');
+    const running = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '1000');
+    const rm = await d.docker(['rm', running]);
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /You cannot remove a running container/);
+    await ok('rm', '-f', running, 'web2');
+  });
+
+  it('keeps containers across a berthd crash, and restarts them by policy', async () => {
+    const keep = await ok('run', '-d', '--network', 'none', '--name', 'keep', 'bb', 'sleep', '1000');
+    await ok('run', '-d', '--network', 'none', '--restart', 'always', '--name', 'always', 'bb', 'sleep', '1000');
+    const pid = await ok('inspect', '-f', '{{.State.Pid}}', 'keep');
+    await d.restart('kill');
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'keep'), `true ${pid}`, 'the same process, still running');
+    await ok('kill', 'always');
+    // a kill by the user is a stop: always restarts only at the next daemon start
+    await d.restart('term');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Running}}', 'always')) === 'true', 10_000);
+    await ok('stop', '-t', '0', 'keep');
+    assert.equal(await ok('ps', '-a', '--filter', `id=${keep}`, '--format', '{{.State}}'), 'exited');
+  });
+
+  it('restarts an on-failure container until its retry count is spent', async () => {
+    await ok('run', '-d', '--network', 'none', '--restart', 'on-failure:2', '--name', 'flaky', 'bb', 'sh', '-c', 'exit 1');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'flaky')) === '2 exited', 15_000);
+  });
+});
