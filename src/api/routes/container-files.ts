@@ -125,21 +125,26 @@ async function stats(ctx: Ctx): Promise<void> {
   const stream = ctx.query.bool('stream', true);
   const oneShot = ctx.query.bool('one-shot');
   const res = ctx.res!;
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  let prev: StatsSample | undefined;
-  if (!stream && !oneShot) {
-    prev = await sample(ctx, c.ID); // a CPU percentage needs two samples a moment apart
-    await new Promise((r) => setTimeout(r, 1000));
+  if (!stream) {
+    // One answer: with a previous sample a moment before (a CPU percentage needs two) unless
+    // one-shot asks for speed. Sent whole, with its length.
+    const prev = oneShot ? undefined : await sample(ctx, c.ID);
+    if (prev) await new Promise((r) => setTimeout(r, 1000));
+    const body = Buffer.from(`${JSON.stringify(dockerStats(e.containers.get(c.ID), await sample(ctx, c.ID), prev))}\n`);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+    return void res.end(body);
   }
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
   let closed = false;
   ctx.req.socket.once('close', () => (closed = true));
-  for (;;) {
+  let prev: StatsSample | undefined;
+  while (!closed) {
     const now = await sample(ctx, c.ID);
     res.write(`${JSON.stringify(dockerStats(e.containers.get(c.ID), now, prev))}\n`);
     prev = now;
-    if (!stream || closed || !e.containers.get(c.ID).State.Running) break;
+    if (!e.containers.get(c.ID).State.Running) break;
     await new Promise((r) => setTimeout(r, 1000));
-    if (closed) break;
   }
   res.end();
 }

@@ -12,7 +12,7 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
 export function systemCpuNs(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const jiffies = line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v), 0);
-  return (jiffies / CLOCK_TICKS) * 1e9;
+  return jiffies * (1e9 / CLOCK_TICKS); // an integer: Go clients decode it as uint64
 }
 
 export interface StatsSample {
