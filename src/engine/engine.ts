@@ -15,6 +15,7 @@ import { RegistryClient, type RegistryOptions } from '../registry/client.js';
 import type { DaemonConfig } from './config.js';
 import { EventLog } from './events.js';
 import { ExecService } from './containers/exec.js';
+import { HealthMonitor } from './containers/health.js';
 import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
 import { releaseOrphanLeases } from './images/layers.js';
@@ -37,6 +38,7 @@ export class Engine {
   readonly tasks: TaskService;
   readonly containers: ContainerService;
   readonly execs: ExecService;
+  readonly health: HealthMonitor;
   readonly events = new EventLog();
   readonly registry: RegistryClient;
   private readonly registryOptions: RegistryOptions;
@@ -69,6 +71,7 @@ export class Engine {
     });
     this.containers = containers;
     this.execs = new ExecService(containers, this.events, config.execRoot);
+    this.health = new HealthMonitor(containers, this.execs, this.events);
   }
 
   /** A registry client that answers challenges with these credentials (a request's X-Registry-Auth). */
@@ -83,9 +86,11 @@ export class Engine {
     const released = releaseOrphanLeases(this.leases);
     if (released.length) this.config.log?.('info', `released ${released.length} lease(s) of operations killed mid-way`);
     await this.containers.restore();
+    for (const c of this.containers.list()) if (c.State.Running) this.health.watch(c.ID); // probes start over
   }
 
   close(): void {
+    this.health.close();
     this.containers.close();
   }
 }

@@ -7,7 +7,9 @@ import { loadImages } from '../../engine/images/load.js';
 import { saveImages } from '../../engine/images/save.js';
 import { imageHistory, imageInspect, imageSummary } from '../../engine/images/views.js';
 import { parseFilters } from '../../engine/containers/views.js';
-import { sendJson, startJsonStream } from '../http.js';
+import { readJson, sendJson, startJsonStream } from '../http.js';
+import { commitContainer } from '../../engine/containers/commit.js';
+import type { ContainerConfig } from '../../engine/containers/api-types.js';
 import type { Ctx, Router } from '../router.js';
 
 /** X-Registry-Auth: base64url JSON {username, password, serveraddress, identitytoken}. */
@@ -158,8 +160,27 @@ async function load(ctx: Ctx): Promise<void> {
   res.end();
 }
 
+/** POST /commit: a container's changes as a new image. */
+async function commit(ctx: Ctx): Promise<void> {
+  const q = ctx.query;
+  const container = q.string('container');
+  if (!container) throw invalid('container is required');
+  const body = await readJson(ctx.req, { optional: true });
+  if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw invalid('the body must be a JSON object (a container config)');
+  const repo = q.string('repo');
+  const tag = q.string('tag');
+  const img = await commitContainer(ctx.engine.containers, ctx.engine.images, container, {
+    name: repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined,
+    comment: q.string('comment'), author: q.string('author'), changes: q.all('changes'), pause: q.bool('pause', true),
+    config: body && Object.keys(body as object).length ? (body as ContainerConfig) : undefined,
+  });
+  ctx.engine.events.publish('container', 'commit', ctx.engine.containers.get(container).ID, { comment: q.string('comment') ?? '', imageID: img.id });
+  sendJson(ctx.res!, 201, { Id: img.id });
+}
+
 export function imageRoutes(r: Router): void {
-  r.add('POST', '/images/create', create)
+  r.add('POST', '/commit', commit)
+    .add('POST', '/images/create', create)
     .add('GET', '/images/json', list)
     .add('POST', '/images/prune', prune)
     .add('POST', '/images/load', load)

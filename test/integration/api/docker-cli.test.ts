@@ -125,6 +125,21 @@ describe('the docker CLI against berthd', () => {
     await ok('rm', '-f', 'tty');
   });
 
+  it('commits a container into an image, runs healthchecks, and reports events', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    assert.match(await ok('commit', '-c', 'CMD ["cat", "/tmp/note.txt"]', '-m', 'with a note', 'web', 'committed:1'), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', 'committed:1'), 'from the host');
+    assert.equal(await ok('history', '--format', '{{.Comment}}', 'committed:1').then((h) => h.split('\n')[0]), 'with a note');
+    await ok('run', '-d', '--network', 'none', '--name', 'hc', '--health-cmd', 'test -e /tmp/ok', '--health-interval', '200ms', '--health-retries', '1', 'bb', 'sleep', '1000');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Health.Status}}', 'hc')) === 'unhealthy', 10_000);
+    await ok('exec', 'hc', 'touch', '/tmp/ok');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Health.Status}}', 'hc')) === 'healthy', 10_000);
+    assert.match(await ok('ps', '--filter', 'name=hc', '--format', '{{.Status}}'), /\(healthy\)$/);
+    const events = await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=hc', '--format', '{{.Action}}');
+    for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
+    await ok('rm', '-f', 'hc');
+  });
+
   it('pauses, renames, stops, waits and removes', async () => {
     await ok('pause', 'web');
     assert.equal(await ok('inspect', '-f', '{{.State.Status}}', 'web'), 'paused');
