@@ -1,6 +1,7 @@
 // Docker's event stream: every object change is an event (Type, Action, Actor), kept in a bounded
 // history for `since`, delivered live to subscribers, and filtered as `docker events --filter`.
 import { EventEmitter } from 'node:events';
+import { labelMatches } from './filters.js';
 
 export interface EngineEvent {
   Type: 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin';
@@ -60,8 +61,5 @@ export function matches(e: EngineEvent, f: EventFilters): boolean {
     && any('volume', (v) => e.Type === 'volume' && names.includes(v))
     && any('network', (v) => e.Type === 'network' && names.includes(v))
     && any('scope', (v) => v === 'local')
-    && any('label', (v) => {
-      const [k, val] = v.split('=', 2) as [string, string | undefined];
-      return k in e.Actor.Attributes && (val === undefined || e.Actor.Attributes[k] === val);
-    });
+    && any('label', (v) => labelMatches(e.Actor.Attributes, v));
 }

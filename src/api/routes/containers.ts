@@ -6,6 +6,7 @@ import { readLogs, type LogOptions } from '../../engine/containers/logs.js';
 import { containerInspect, containerSummary, parseFilters, selectContainers } from '../../engine/containers/views.js';
 import type { WaitCondition } from '../../engine/containers/service.js';
 import { answerUpgrade, bridge, parseDetachKeys, readUpgradeBody } from '../attach.js';
+import { labelsMatch } from '../../engine/filters.js';
 import { readJson, sendJson, sendNoContent } from '../http.js';
 import type { Ctx, Router } from '../router.js';
 
@@ -164,11 +165,7 @@ async function prune(ctx: Ctx): Promise<void> {
   const deleted: string[] = [];
   for (const c of e.containers.list()) {
     if (c.State.Running || c.State.Restarting) continue;
-    if (filters.label?.length && !filters.label.every((l) => {
-      const [k, v] = l.split('=', 2) as [string, string | undefined];
-      const labels = c.Config.Labels ?? {};
-      return k in labels && (v === undefined || labels[k] === v);
-    })) continue;
+    if (!labelsMatch(c.Config.Labels, filters.label)) continue;
     if (filters.until?.[0]) {
       const until = /^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0]);
       if (new Date(c.Created).getTime() >= until) continue;

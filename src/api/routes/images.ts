@@ -7,6 +7,7 @@ import { loadImages } from '../../engine/images/load.js';
 import { saveImages } from '../../engine/images/save.js';
 import { imageHistory, imageInspect, imageSummary } from '../../engine/images/views.js';
 import { parseFilters } from '../../engine/containers/views.js';
+import { labelsMatch } from '../../engine/filters.js';
 import { readJson, sendJson, startJsonStream } from '../http.js';
 import { commitContainer } from '../../engine/containers/commit.js';
 import type { ContainerConfig } from '../../engine/containers/api-types.js';
@@ -71,13 +72,7 @@ function list(ctx: Ctx): void {
   let images = svc.list();
   if (filters.dangling?.length) images = images.filter((i) => (i.repoTags.length === 0) === (filters.dangling![0] === 'true' || filters.dangling![0] === '1'));
   if (refs.length) images = images.filter((i) => i.repoTags.some((t) => refs.some((r) => globMatch(r, t) || globMatch(r, t.replace(/:[^:/]+$/, '')))));
-  if (filters.label?.length) {
-    images = images.filter((i) => filters.label!.every((l) => {
-      const [k, v] = l.split('=', 2) as [string, string | undefined];
-      const labels = i.config.config?.Labels ?? {};
-      return k in labels && (v === undefined || labels[k] === v);
-    }));
-  }
+  if (filters.label?.length) images = images.filter((i) => labelsMatch(i.config.config?.Labels, filters.label));
   for (const key of ['before', 'since'] as const) {
     if (!filters[key]?.length) continue;
     const pivot = svc.get(filters[key]![0]!);
@@ -127,10 +122,7 @@ function prune(ctx: Ctx): void {
   const filters = parseFilters(ctx.query.string('filters') ?? null);
   const all = filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0';
   const until = filters.until?.[0] ? new Date(/^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0])) : undefined;
-  const labels = filters.label?.length ? (l: Record<string, string>) => filters.label!.every((x) => {
-    const [k, v] = x.split('=', 2) as [string, string | undefined];
-    return k in l && (v === undefined || l[k] === v);
-  }) : undefined;
+  const labels = filters.label?.length ? (l: Record<string, string>) => labelsMatch(l, filters.label) : undefined;
   const r = ctx.engine.images.prune({ all, until, labels });
   sendJson(ctx.res!, 200, { ImagesDeleted: r.ImagesDeleted.length ? r.ImagesDeleted : null, SpaceReclaimed: r.SpaceReclaimed });
 }

@@ -1,6 +1,7 @@
 // The Engine API's JSON for containers: `docker inspect` (Docker's field names and nesting) and
 // the summaries `docker ps` lists, with Docker's list filters.
 import { invalid } from '../../common/errors.js';
+import { labelsMatch } from '../filters.js';
 import type { ContainerRecord } from './record.js';
 import { statusText } from './record.js';
 
@@ -124,11 +125,7 @@ export function selectContainers(all: ContainerRecord[], q: { all: boolean; limi
     return has('status', (s) => s === c.State.Status)
       && has('id', (v) => c.ID.startsWith(v))
       && has('name', (v) => new RegExp(v).test(c.Name.slice(1)) || c.Name === v)
-      && has('label', (v) => {
-        const [k, val] = v.split('=', 2) as [string, string | undefined];
-        const labels = c.Config.Labels ?? {};
-        return k in labels && (val === undefined || labels[k] === val);
-      })
+      && labelsMatch(c.Config.Labels, f.label)
       && has('exited', (v) => !c.State.Running && c.HasBeenStarted && c.State.ExitCode === Number(v))
       && (!f.ancestor?.length || ancestors.includes(c.Image))
       && has('health', (v) => (c.State.Health?.Status ?? 'none') === v)
