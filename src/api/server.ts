@@ -16,6 +16,7 @@ import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
 import { systemRoutes } from './routes/system.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 export const API_VERSION = '1.45';
 export const MIN_API_VERSION = '1.24';
@@ -42,6 +43,7 @@ export class ApiServer {
     containerRoutes(this.router);
     containerFileRoutes(this.router);
     execRoutes(this.router);
+    volumeRoutes(this.router, (ctx) => ctx.engine.volumes);
   }
 
   private context(req: IncomingMessage): { ctx: Omit<Ctx, 'res' | 'socket' | 'head'>; route?: ReturnType<Router['match']> } {

@@ -20,6 +20,8 @@ import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
 import { releaseOrphanLeases } from './images/layers.js';
 import { ImageService } from './images/service.js';
+import { VolumeStore } from '../volume/store.js';
+import { volumeNames } from '../volume/mounts.js';
 
 export interface EngineOptions extends DaemonConfig {
   /** "overlayfs" (default) or "naive". */
@@ -38,6 +40,7 @@ export class Engine {
   readonly tasks: TaskService;
   readonly containers: ContainerService;
   readonly execs: ExecService;
+  readonly volumes: VolumeStore;
   readonly health: HealthMonitor;
   readonly events = new EventLog();
   readonly registry: RegistryClient;
@@ -56,6 +59,7 @@ export class Engine {
     this.registryOptions = { insecure: config.insecureRegistries, certsDir: config.certsDir, mirrors: config.registryMirrors.length ? { 'docker.io': config.registryMirrors } : undefined };
     this.registry = new RegistryClient(this.registryOptions);
     this.tasks = new TaskService({ execRoot: config.execRoot, runtimes: config.runtimes, warn: (m) => log('warn', m) });
+    this.volumes = new VolumeStore({ root, onEvent: (action, name, attributes) => this.events.publish('volume', action, name, attributes), warn: (m) => log('warn', m) });
     const store = new ContainerStore(join(root, 'containers'));
     let containers: ContainerService | undefined;
     this.images = new ImageService({
@@ -67,7 +71,7 @@ export class Engine {
     containers = new ContainerService({
       store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
       namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,
-      cgroupParent: config.cgroupParent ?? '/berth', warn: (m) => log('warn', m),
+      cgroupParent: config.cgroupParent ?? '/berth', volumes: this.volumes, dataRoot: root, warn: (m) => log('warn', m),
     });
     this.containers = containers;
     this.execs = new ExecService(containers, this.events, config.execRoot);
@@ -86,6 +90,8 @@ export class Engine {
     const released = releaseOrphanLeases(this.leases);
     if (released.length) this.config.log?.('info', `released ${released.length} lease(s) of operations killed mid-way`);
     await this.containers.restore();
+    const users = this.containers.list().map((c) => ({ id: c.ID, volumes: volumeNames(c.MountPoints ?? []), running: c.State.Running }));
+    for (const w of this.volumes.restore(users)) this.config.log?.('warn', w);
     for (const c of this.containers.list()) if (c.State.Running) this.health.watch(c.ID); // probes start over
   }
 

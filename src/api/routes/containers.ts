@@ -155,7 +155,7 @@ async function top(ctx: Ctx): Promise<void> {
 }
 
 async function remove(ctx: Ctx): Promise<void> {
-  await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.query.bool('force') });
+  await ctx.engine.containers.remove(ctx.params.id!, { force: ctx.query.bool('force'), volumes: ctx.query.bool('v') });
   sendNoContent(ctx.res!);
 }
 

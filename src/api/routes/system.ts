@@ -112,7 +112,7 @@ function df(ctx: Ctx): void {
     LayersSize: images.LayersSize,
     Images: images.Images,
     Containers: e.containers.list().map((c) => ({ ...containerSummary(c), SizeRw: 0, SizeRootFs: 0 })),
-    Volumes: [],
+    Volumes: e.volumes.list({}, { usage: true }),
     BuildCache: [],
   });
 }

@@ -1,5 +1,6 @@
 // What the engine keeps of each container: Docker's own fields (as inspect shows them) plus the
 // engine's bookkeeping (its snapshot, whether a user stopped it, for unless-stopped).
+import type { MountPoint } from '../../volume/types.js';
 import type { ContainerConfig, ContainerState, EndpointSettings, HostConfig } from './api-types.js';
 
 export interface ContainerRecord {
@@ -29,6 +30,8 @@ export interface ContainerRecord {
   /** A user stopped it (docker stop/kill): unless-stopped does not restart it at daemon start. */
   ManuallyStopped: boolean;
   HasBeenStarted: boolean;
+  /** Volumes, binds and tmpfs mounts, resolved at create (src/volume). */
+  MountPoints: MountPoint[];
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';

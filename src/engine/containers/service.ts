@@ -27,6 +27,8 @@ import { buildSpec } from './spec/build-spec.js';
 import { ensureWorkingDir } from './spec/rootfs-files.js';
 import { isPrivateNetwork } from './spec/namespaces.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
+import { prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
+import type { VolumeStore } from '../../volume/store.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerServiceDeps {
@@ -39,6 +41,9 @@ export interface ContainerServiceDeps {
   execRoot: string;
   defaultRuntime: string;
   cgroupParent: string;
+  volumes: VolumeStore;
+  /** The data root: binds of it get rslave propagation, as in Docker. */
+  dataRoot: string;
   warn?: (message: string) => void;
 }
 
@@ -119,6 +124,10 @@ export class ContainerService {
     }
   }
 
+  private releaseVolumes(c: ContainerRecord): void {
+    for (const problem of releaseMounts(this.deps.volumes, c.MountPoints ?? [], c.ID)) this.deps.warn?.(`container ${c.ID.slice(0, 12)}: ${problem}`);
+  }
+
   private rootfs(id: string): string {
     return join(this.bundleDir(id), 'rootfs');
   }
@@ -145,18 +154,31 @@ export class ContainerService {
     if (!merged.Hostname) merged.Hostname = host.NetworkMode === 'host' ? readHostname() : id.slice(0, 12);
     const h: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...host };
     const dir = this.deps.store.dir(id);
+    const volumes = resolveMounts(this.deps.volumes, {
+      containerId: id, hostConfig: h, imageVolumes: merged.Volumes, daemonRoot: this.deps.dataRoot,
+      containerMounts: (ref) => {
+        const other = this.get(ref);
+        return { id: other.ID, mounts: other.MountPoints ?? [] };
+      },
+    });
     const record: ContainerRecord = {
       ID: id, Name: fullName, Created: new Date().toISOString(), Path: path, Args: args,
       Config: merged, HostConfig: h, Image: img.id, State: initialState(), RestartCount: 0,
       Platform: 'linux', Driver: this.deps.snapshotter.name, LogPath: join(dir, `${id}-json.log`),
       ResolvConfPath: join(dir, 'resolv.conf'), HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'),
       Networks: {}, SnapshotKey: id, ImageChainId: img.chainIds.at(-1), ManuallyStopped: false, HasBeenStarted: false,
+      MountPoints: volumes.mounts,
     };
-    this.deps.snapshotter.prepare(id, record.ImageChainId, { 'berth.container': id });
     try {
-      this.deps.store.add(record);
+      this.deps.snapshotter.prepare(id, record.ImageChainId, { 'berth.container': id });
+      try {
+        this.deps.store.add(record);
+      } catch (err) {
+        this.deps.snapshotter.remove(id);
+        throw err;
+      }
     } catch (err) {
-      this.deps.snapshotter.remove(id);
+      removeContainerVolumes(this.deps.volumes, volumes.mounts, id, { removeVolumes: true });
       throw err;
     }
     this.event(record, 'create');
@@ -181,11 +203,13 @@ export class ContainerService {
     if (!isMounted(rootfs)) mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
     try {
       if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
+      const mounts = prepareMounts(this.deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
       const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig);
       const netnsPath = isPrivateNetwork(c.HostConfig.NetworkMode) ? createNetns(this.netnsDir(), c.ID) : undefined;
       const spec = buildSpec(c.Config, c.HostConfig, {
         rootfs,
         netnsPath,
+        mounts,
         etcFiles: { hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname },
         cgroupsPath: `${c.HostConfig.CgroupParent || this.deps.cgroupParent}/${c.ID}`,
         hostCapabilities: capabilityNames(boundingCapabilities()),
@@ -212,6 +236,7 @@ export class ContainerService {
     } catch (err) {
       await this.deleteTask(c.ID);
       this.releaseNetns(c.ID);
+      this.releaseVolumes(c);
       if (isMounted(rootfs)) unmountAll(rootfs);
       c.State = { ...c.State, Status: c.HasBeenStarted ? 'exited' : 'created', Running: false, Restarting: false, Error: (err as Error).message, ExitCode: exitCodeForStartError((err as Error).message) };
       this.deps.store.save(c);
@@ -235,13 +260,14 @@ export class ContainerService {
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString() };
     await this.deleteTask(id);
     this.releaseNetns(id);
+    this.releaseVolumes(c);
     const rootfs = this.rootfs(id);
     if (isMounted(rootfs)) unmountAll(rootfs);
     this.deps.store.save(c);
     this.event(c, 'die', { exitCode: String(exit.status) });
     this.signals.emit(`exit:${id}`, exit.status);
     if (c.HostConfig.AutoRemove) {
-      await this.removeNow(id, { force: true }).catch((err) => this.deps.warn?.(`auto-remove ${id.slice(0, 12)}: ${(err as Error).message}`));
+      await this.removeNow(id, { force: true, volumes: true }).catch((err) => this.deps.warn?.(`auto-remove ${id.slice(0, 12)}: ${(err as Error).message}`));
       return;
     }
     if (this.shouldRestart(c, exit.status)) this.scheduleRestart(c, ranMs);
@@ -390,13 +416,13 @@ export class ContainerService {
     return result(await this.nextExit(c.ID));
   }
 
-  /** DELETE /containers/{id}. */
-  remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** DELETE /containers/{id}; `volumes` (-v) also removes its anonymous volumes. */
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.get(ref);
     return this.serialize(c.ID, () => this.removeNow(c.ID, opts));
   }
 
-  private async removeNow(id: string, opts: { force?: boolean }): Promise<void> {
+  private async removeNow(id: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     const c = this.deps.store.find(id);
     if (!c) return;
     if (c.State.Running && !opts.force) {
@@ -423,6 +449,8 @@ export class ContainerService {
     } catch (err) {
       if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
     }
+    const gone = removeContainerVolumes(this.deps.volumes, c.MountPoints ?? [], c.ID, { removeVolumes: opts.volumes });
+    for (const problem of gone.problems) this.deps.warn?.(`container ${c.ID.slice(0, 12)}: ${problem}`);
     this.deps.store.remove(c.ID);
     this.backoff.delete(c.ID);
     this.event(c, 'destroy');

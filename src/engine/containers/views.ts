@@ -2,6 +2,7 @@
 // the summaries `docker ps` lists, with Docker's list filters.
 import { invalid } from '../../common/errors.js';
 import { labelsMatch } from '../filters.js';
+import { inspectMounts, volumeNames } from '../../volume/mounts.js';
 import type { ContainerRecord } from './record.js';
 import { statusText } from './record.js';
 
@@ -40,7 +41,7 @@ export function containerInspect(c: ContainerRecord, opts: { size?: { rw: number
     HostConfig: c.HostConfig,
     GraphDriver: { Name: c.Driver, Data: null },
     ...(opts.size ? { SizeRw: opts.size.rw, SizeRootFs: opts.size.rootfs } : {}),
-    Mounts: [],
+    Mounts: inspectMounts(c.MountPoints ?? []),
     Config: c.Config,
     NetworkSettings: networkSettings(c),
   };
@@ -78,7 +79,7 @@ export function containerSummary(c: ContainerRecord): ContainerSummary {
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: (networkSettings(c).Networks as Record<string, unknown>) },
-    Mounts: [],
+    Mounts: inspectMounts(c.MountPoints ?? []),
   };
 }
 
@@ -130,7 +131,7 @@ export function selectContainers(all: ContainerRecord[], q: { all: boolean; limi
       && (!f.ancestor?.length || ancestors.includes(c.Image))
       && has('health', (v) => (c.State.Health?.Status ?? 'none') === v)
       && has('network', (v) => (c.HostConfig.NetworkMode === v) || v in c.Networks)
-      && has('volume', () => false)
+      && has('volume', (v) => volumeNames(c.MountPoints ?? []).includes(v) || (c.MountPoints ?? []).some((m) => m.Destination === v))
       && (!before || c.Created < before.Created)
       && (!since || c.Created > since.Created);
   });

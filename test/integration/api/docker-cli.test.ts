@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../../helpers/busybox.js';
@@ -138,6 +138,31 @@ describe('the docker CLI against berthd', () => {
     const events = await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=hc', '--format', '{{.Action}}');
     for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
     await ok('rm', '-f', 'hc');
+  });
+
+  it('keeps data in volumes: named, copy-up, anonymous with rm -v, read-only binds, --volumes-from, tmpfs', async () => {
+    await ok('volume', 'create', '--label', 'team=infra', 'data');
+    await ok('run', '--rm', '--network', 'none', '-v', 'data:/data', 'bb', 'sh', '-c', 'echo kept > /data/f');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', 'data:/data', 'bb', 'cat', '/data/f'), 'kept');
+    assert.equal(await ok('volume', 'ls', '--filter', 'label=team=infra', '--format', '{{.Name}}'), 'data');
+    await ok('run', '-d', '--network', 'none', '--name', 'holder', '-v', 'data:/data', '-v', '/anon', 'bb', 'sleep', '1000');
+    const inUse = await d.docker(['volume', 'rm', 'data']);
+    assert.notEqual(inUse.code, 0);
+    assert.match(inUse.stderr, /volume is in use/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--volumes-from', 'holder', 'bb', 'cat', '/data/f'), 'kept');
+    const anon = JSON.parse(await ok('inspect', '-f', '{{json .Mounts}}', 'holder')) as Array<{ Destination: string; Name: string }>;
+    const anonName = anon.find((m) => m.Destination === '/anon')!.Name;
+    await ok('rm', '-f', '-v', 'holder');
+    assert.equal((await d.docker(['volume', 'inspect', anonName])).code, 1, 'rm -v removed the anonymous volume');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', 'etc-copy:/etc', 'bb', 'head', '-1', '/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh', 'the image\'s /etc copied up');
+    mkdirSync(join(work, 'bind'), { recursive: true });
+    writeFileSync(join(work, 'bind', 'host.txt'), 'host file\n');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', `${join(work, 'bind')}:/h:ro`, 'bb', 'cat', '/h/host.txt'), 'host file');
+    const ro = await d.docker(['run', '--rm', '--network', 'none', '-v', `${join(work, 'bind')}:/h:ro`, 'bb', 'touch', '/h/new']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--tmpfs', '/t:size=1m', 'bb', 'sh', '-c', 'grep " /t " /proc/mounts | cut -d" " -f3'), 'tmpfs');
+    await ok('volume', 'rm', 'data', 'etc-copy');
   });
 
   it('pauses, renames, stops, waits and removes', async () => {

@@ -1,0 +1,112 @@
+// File system helpers of the volume store: durable metadata writes, the mount table, a removal
+// that never crosses into another file system, and the size of a tree.
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BerthError } from '../common/errors.js';
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Data fsynced, renamed into place, directory fsynced: a crash leaves the old file or the new one. */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** The mount points of this mount namespace, decoded (mountinfo escapes spaces as \040). */
+export function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+    .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
+
+/** Whether something is mounted on `path` itself. */
+export function isMountpoint(path: string): boolean {
+  return mountPoints().includes(path);
+}
+
+/** Mount points at or below `dir`, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return mountPoints().filter((m) => isUnder(m, dir)).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes `dir` and everything in it without following a symlink or entering a directory on
+ * another file system (a mount the caller failed to take away): such a tree is an error, and
+ * whatever it holds is left alone.
+ */
+export function removeTree(dir: string): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) {
+    unlinkSync(dir);
+    return;
+  }
+  const walk = (path: string, dev: number): void => {
+    for (const name of readdirSync(path)) {
+      const p = join(path, name);
+      const s = lstatSync(p);
+      if (s.isDirectory()) {
+        if (s.dev !== dev) throw new BerthError('FAILED_PRECONDITION', `${p} is a mount point: unmount it before removing the volume`);
+        walk(p, dev);
+        rmdirSync(p);
+      } else {
+        unlinkSync(p);
+      }
+    }
+  };
+  walk(dir, st.dev);
+  rmdirSync(dir);
+}
+
+/** Bytes in the regular files (and symlinks) below `dir`, each inode counted once, as Docker's directory.Size. */
+export function treeSize(dir: string): number {
+  const seen = new Set<string>();
+  let size = 0;
+  const walk = (path: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = join(path, name);
+      let s;
+      try {
+        s = lstatSync(p);
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (s.isDirectory()) {
+        walk(p);
+        continue;
+      }
+      const key = `${s.dev}:${s.ino}`;
+      if (s.size === 0 || seen.has(key)) continue;
+      seen.add(key);
+      size += s.size;
+    }
+  };
+  walk(dir);
+  return size;
+}
