@@ -2,7 +2,7 @@
 // CLI sends. This file is also the list a daemon must serve for `berth` to work.
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { EngineClient, encodeFilters, type Hijacked } from './engine.js';
+import { compareVersions, EngineClient, encodeFilters, type Hijacked } from './engine.js';
 import type {
   ContainerInspect, ContainerSummary, ExecInspect, HistoryItem, ImageSummary, Network, PathStat, Volume,
 } from './types.js';
@@ -34,7 +34,7 @@ export interface ExecCreateBody {
   User?: string;
   Privileged?: boolean;
   Tty: boolean;
-  ConsoleSize?: [number, number] | null;
+  ConsoleSize?: [number, number];
   AttachStdin: boolean;
   AttachStderr: boolean;
   AttachStdout: boolean;
@@ -48,6 +48,11 @@ export interface ExecCreateBody {
 export class DockerApi {
   constructor(readonly client: EngineClient) {}
 
+  /** Whether the negotiated API version has what `version` added (docker drops newer parameters). */
+  async atLeast(version: string): Promise<boolean> {
+    return compareVersions(await this.client.apiVersion(), version) >= 0;
+  }
+
   // --- system
   version = () => this.client.json<Record<string, unknown>>('GET', '/version');
   info = () => this.client.json<Record<string, unknown>>('GET', '/info');
@@ -57,6 +62,12 @@ export class DockerApi {
   }
   auth = (body: { username: string; password: string; serveraddress: string }) =>
     this.client.json<{ Status?: string; IdentityToken?: string }>('POST', '/auth', { body });
+
+  /** The daemon's own JSON text for inspect (docker prints it re-indented, byte for byte). */
+  inspectRaw(kind: 'container' | 'image' | 'volume' | 'network', name: string, size = false): Promise<string> {
+    const path = { container: `/containers/${enc(name)}/json`, image: `/images/${enc(name)}/json`, volume: `/volumes/${enc(name)}`, network: `/networks/${enc(name)}` }[kind];
+    return this.client.text('GET', path, { query: { size: kind === 'container' && size ? true : undefined } });
+  }
 
   // --- containers
   listContainers(q: { all?: boolean; limit?: number; size?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
@@ -72,10 +83,11 @@ export class DockerApi {
   /** 204 started, 304 already running. */
   startContainer = (id: string, detachKeys?: string) =>
     this.client.call('POST', `/containers/${enc(id)}/start`, { query: { detachKeys } });
-  stopContainer = (id: string, q: { t?: number; signal?: string }) =>
-    this.client.call('POST', `/containers/${enc(id)}/stop`, { query: { t: q.t, signal: q.signal } });
-  restartContainer = (id: string, q: { t?: number; signal?: string }) =>
-    this.client.call('POST', `/containers/${enc(id)}/restart`, { query: { t: q.t, signal: q.signal } });
+  /** `signal` needs API 1.42; below, docker leaves it out and so does berth. */
+  stopContainer = async (id: string, q: { t?: number; signal?: string }) =>
+    this.client.call('POST', `/containers/${enc(id)}/stop`, { query: { t: q.t, signal: (await this.atLeast('1.42')) ? q.signal : undefined } });
+  restartContainer = async (id: string, q: { t?: number; signal?: string }) =>
+    this.client.call('POST', `/containers/${enc(id)}/restart`, { query: { t: q.t, signal: (await this.atLeast('1.42')) ? q.signal : undefined } });
   killContainer = (id: string, signal?: string) =>
     this.client.call('POST', `/containers/${enc(id)}/kill`, { query: { signal } });
   removeContainer = (id: string, q: { force?: boolean; v?: boolean; link?: boolean }) =>
@@ -111,7 +123,7 @@ export class DockerApi {
   commit(q: { container: string; repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; changes?: string[] }, config?: unknown) {
     return this.client.json<{ Id: string }>('POST', '/commit', {
       query: { container: q.container, repo: q.repo || undefined, tag: q.tag || undefined, comment: q.comment || undefined, author: q.author || undefined, pause: q.pause, changes: q.changes?.length ? q.changes : undefined },
-      body: config ?? {},
+      ...(config !== undefined ? { body: config } : {}),
     });
   }
   pruneContainers = (filters?: Filters) =>

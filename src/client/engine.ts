@@ -56,9 +56,10 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/** Query parameters in key order, as Go's url.Values.Encode writes them (true is "1"). */
 export function encodeQuery(query: Query | undefined): string {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) {
+  for (const [k, v] of Object.entries(query ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (v === undefined || v === null) continue;
     if (Array.isArray(v)) for (const item of v as readonly string[]) params.append(k, item);
     else if (typeof v === 'boolean') params.append(k, v ? '1' : '0');
@@ -207,6 +208,11 @@ export class EngineClient {
     } catch {
       throw new ApiError(res.statusCode ?? 500, `the daemon answered ${method} ${path} with something that is not JSON: ${text.slice(0, 200)}`);
     }
+  }
+
+  /** A request whose body is returned as text, exactly as the daemon sent it. */
+  async text(method: string, path: string, opts: RequestOptions = {}): Promise<string> {
+    return readText(await this.request(method, path, opts));
   }
 
   /** A request whose body is drained and ignored; returns the status (204, 304…). */

@@ -8,7 +8,10 @@ import { BerthError } from '../common/errors.js';
  * Splits a byte stream into JSON values. Docker writes each value followed by a newline, but a
  * decoder must not depend on that: values are cut where their outermost brace or bracket closes.
  */
-export async function* jsonStream<T = unknown>(source: AsyncIterable<Buffer | string>): AsyncGenerator<T> {
+export async function* jsonStream<T = unknown>(source: AsyncIterable<Buffer | string>, opts: { exactIntegers?: string[] } = {}): AsyncGenerator<T> {
+  // integers that do not fit a double (timeNano) are kept as strings, digit for digit
+  const exact = opts.exactIntegers?.length ? new RegExp(`"(${opts.exactIntegers.join('|')})":\\s*(-?\\d+)(?![\\d.eE])`, 'g') : undefined;
+  const parse = (text: string) => JSON.parse(exact ? text.replace(exact, '"$1":"$2"') : text) as T;
   let pending = '';
   let depth = 0;
   let inString = false;
@@ -35,7 +38,7 @@ export async function* jsonStream<T = unknown>(source: AsyncIterable<Buffer | st
       } else if ((c === '}' || c === ']') && depth > 0) {
         depth--;
         if (depth === 0) {
-          values.push(JSON.parse(pending.slice(start, i + 1)) as T);
+          values.push(parse(pending.slice(start, i + 1)));
           start = -1;
         }
       }

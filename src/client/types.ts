@@ -124,7 +124,8 @@ export interface EventMessage {
   Actor?: { ID?: string; Attributes?: Record<string, string> };
   scope?: string;
   time?: number;
-  timeNano?: number;
+  /** A string when read with jsonStream's exactIntegers (nanoseconds do not fit a double). */
+  timeNano?: number | string;
   status?: string;
   id?: string;
   from?: string;

@@ -81,6 +81,8 @@ async function archivePut(ctx: Ctx): Promise<void> {
   });
 }
 
+const INIT_PATHS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv', '/dev/console']);
+
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 async function changes(ctx: Ctx): Promise<void> {
   const e = ctx.engine;
@@ -96,7 +98,9 @@ async function changes(ctx: Ctx): Promise<void> {
       return false;
     }
   });
-  const list = e.snapshotter.name === 'overlayfs' ? overlayChanges(upper) : naiveChanges(undefined, upper);
+  // The files berth binds over (hostname, hosts, resolv.conf) are its, not the container's: Docker
+  // keeps them in an init layer and does not list them either.
+  const list = (e.snapshotter.name === 'overlayfs' ? overlayChanges(upper) : naiveChanges(undefined, upper)).filter((ch) => !INIT_PATHS.has(`/${ch.path}`) || ch.kind === 'delete');
   const out = list.map((ch) => ({ Path: `/${ch.path}`, Kind: ch.kind === 'delete' ? 2 : ch.kind === 'opaque' || inLower(ch.path) ? 0 : 1 }));
   sendJson(ctx.res!, 200, out.length ? out : null);
 }
