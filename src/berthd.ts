@@ -21,6 +21,9 @@ Options:
       --insecure-registry list   registries reached over plain HTTP / without certificate checks
       --registry-mirror list     mirrors for docker.io
       --cgroup-parent string     parent cgroup of containers (default /berth)
+  -b, --bridge string            Linux bridge of the default "bridge" network (default "berth0")
+      --bridge-subnet string     subnet of the default bridge network (default 172.30.0.0/16, or a free one)
+      --nft-table string         berth's own nftables table (default "berth")
       --storage-driver string    snapshotter: overlayfs or naive (default overlayfs)
       --tlsverify                require client certificates on tcp:// (with --tlscacert, --tlscert, --tlskey)
   -l, --log-level string         debug, info, warn, error (default "info")
@@ -39,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: 'string', short: 'H', multiple: true }, group: { type: 'string' }, 'default-runtime': { type: 'string' },
         'add-runtime': { type: 'string', multiple: true }, 'insecure-registry': { type: 'string', multiple: true },
         'registry-mirror': { type: 'string', multiple: true }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
+        bridge: { type: 'string', short: 'b' }, 'bridge-subnet': { type: 'string' }, 'nft-table': { type: 'string' },
         tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
         'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
       },
@@ -88,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`berthd: ${(err as Error).message}\n`);
     return 1;
   }
-  const engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], snapshotter: values['storage-driver'], log });
+  const engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], snapshotter: values['storage-driver'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log });
   await engine.open();
   const api = new ApiServer(engine, log);
   try {
@@ -98,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     process.stderr.write(`berthd: ${(err as Error).message}\n`);
-    engine.close();
+    await engine.close();
     await api.close();
     return 1;
   }
@@ -111,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  engine.close();
+  await engine.close();
   await api.close();
   return 0;
 }

@@ -15,6 +15,7 @@ import { containerFileRoutes } from './routes/container-files.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
+import { networkRoutes } from './routes/networks.js';
 import { systemRoutes } from './routes/system.js';
 import { volumeRoutes } from './routes/volumes.js';
 
@@ -44,6 +45,7 @@ export class ApiServer {
     containerFileRoutes(this.router);
     execRoutes(this.router);
     volumeRoutes(this.router, (ctx) => ctx.engine.volumes);
+    networkRoutes(this.router);
   }
 
   private context(req: IncomingMessage): { ctx: Omit<Ctx, 'res' | 'socket' | 'head'>; route?: ReturnType<Router['match']> } {

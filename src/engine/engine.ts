@@ -21,6 +21,8 @@ import { ContainerStore } from './containers/store.js';
 import { releaseOrphanLeases } from './images/layers.js';
 import { ImageService } from './images/service.js';
 import { VolumeStore } from '../volume/store.js';
+import { NetworkManager } from '../network/manager.js';
+import { ContainerNetworking } from './containers/networking.js';
 import { volumeNames } from '../volume/mounts.js';
 
 export interface EngineOptions extends DaemonConfig {
@@ -28,6 +30,10 @@ export interface EngineOptions extends DaemonConfig {
   snapshotter?: string;
   /** Parent cgroup of the containers (default /berth). */
   cgroupParent?: string;
+  /** The default bridge network's Linux bridge, subnet, and berth's nftables table. */
+  bridge?: string;
+  bridgeSubnet?: string;
+  nftTable?: string;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -41,6 +47,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly execs: ExecService;
   readonly volumes: VolumeStore;
+  readonly networks: NetworkManager;
   readonly health: HealthMonitor;
   readonly events = new EventLog();
   readonly registry: RegistryClient;
@@ -61,6 +68,8 @@ export class Engine {
     this.tasks = new TaskService({ execRoot: config.execRoot, runtimes: config.runtimes, warn: (m) => log('warn', m) });
     this.volumes = new VolumeStore({ root, onEvent: (action, name, attributes) => this.events.publish('volume', action, name, attributes), warn: (m) => log('warn', m) });
     const store = new ContainerStore(join(root, 'containers'));
+    this.networks = new NetworkManager({ stateDir: join(root, 'network'), defaultBridge: config.bridge, defaultSubnet: config.bridgeSubnet, nftTable: config.nftTable, log });
+    const networking = new ContainerNetworking(this.networks, join(config.execRoot, 'netns'), (ref) => store.find(ref));
     let containers: ContainerService | undefined;
     this.images = new ImageService({
       content: this.content, leases: this.leases, snapshotter: this.snapshotter, images: this.imageStore,
@@ -71,7 +80,7 @@ export class Engine {
     containers = new ContainerService({
       store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
       namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,
-      cgroupParent: config.cgroupParent ?? '/berth', volumes: this.volumes, dataRoot: root, warn: (m) => log('warn', m),
+      cgroupParent: config.cgroupParent ?? '/berth', volumes: this.volumes, networking, dataRoot: root, warn: (m) => log('warn', m),
     });
     this.containers = containers;
     this.execs = new ExecService(containers, this.events, config.execRoot);
@@ -89,14 +98,18 @@ export class Engine {
   async open(): Promise<void> {
     const released = releaseOrphanLeases(this.leases);
     if (released.length) this.config.log?.('info', `released ${released.length} lease(s) of operations killed mid-way`);
+    // Endpoints of containers whose tasks kept running stay; the rest are released.
+    const live = this.containers.list().filter((c) => c.State.Running).flatMap((c) => Object.keys(c.Networks).map((network) => ({ containerId: c.ID, network })));
+    await this.networks.init(live);
     await this.containers.restore();
     const users = this.containers.list().map((c) => ({ id: c.ID, volumes: volumeNames(c.MountPoints ?? []), running: c.State.Running }));
     for (const w of this.volumes.restore(users)) this.config.log?.('warn', w);
     for (const c of this.containers.list()) if (c.State.Running) this.health.watch(c.ID); // probes start over
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.health.close();
     this.containers.close();
+    await this.networks.close();
   }
 }

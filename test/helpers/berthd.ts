@@ -1,9 +1,10 @@
 // A berthd for a test: its own data root, exec root, socket and parent cgroup under one temp
-// directory; `docker(...)` runs the real docker CLI against it; `restart()` kills it (SIGKILL, as a
+// directory, and its own network namespace (unshare --net), so its bridges, nftables tables and
+// published ports never touch the host's network (and a host firewall cannot get in the way); `docker(...)` runs the real docker CLI against it; `restart()` kills it (SIGKILL, as a
 // crash) or stops it and starts it again on the same roots; `stop()` removes every container,
 // stops the daemon, and cleans up shims, mounts and cgroups even if a test failed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ export interface TestBerthd {
   host: string;
   cgroupParent: string;
   docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  /** Runs a command in the daemon's network namespace (the "host" its containers see). */
+  inHostNetns(cmd: string[]): Promise<Result>;
   restart(how?: 'kill' | 'term'): Promise<void>;
   stop(): Promise<void>;
   log(): string;
@@ -33,8 +36,15 @@ export async function startBerthd(): Promise<TestBerthd> {
     runCommand('docker', ['-H', `unix://${socket}`, ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
   const launch = async () => {
     const out = openSync(logFile, 'a');
-    child = spawn(process.execPath, [BERTHD_BIN, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
-      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug'], { stdio: ['ignore', out, out] });
+    const berthd = [process.execPath, BERTHD_BIN, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug'];
+    // A restart keeps the namespace: the containers that kept running are plugged into it.
+    const netns = join(dir, 'host.netns');
+    if (!existsSync(netns)) {
+      writeFileSync(netns, '');
+      execFileSync('unshare', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']);
+    }
+    child = spawn('nsenter', [`--net=${netns}`, '--', ...berthd], { stdio: ['ignore', out, out] });
     await waitFor(async () => {
       if (child!.exitCode !== null) throw new Error(`berthd exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
       return (await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 })).code === 0;
@@ -49,6 +59,7 @@ export async function startBerthd(): Promise<TestBerthd> {
   await launch();
   return {
     dir, socket, host: `unix://${socket}`, cgroupParent, docker,
+    inHostNetns: (cmd) => runCommand('nsenter', [`--net=${join(dir, 'host.netns')}`, '--', ...cmd], { timeoutMs: 30_000 }),
     log: () => readFileSync(logFile, 'utf8'),
     async restart(how = 'kill') {
       await halt(how === 'kill' ? 'SIGKILL' : 'SIGTERM');

@@ -50,11 +50,11 @@ export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolea
 }
 
 /** Writes the three files into the container's directory; returns their paths. */
-export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, addresses: string[] = []): EtcFiles {
+export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, addresses: string[] = [], resolvConfText?: string): EtcFiles {
   const hostNetwork = h.NetworkMode === 'host';
   const paths = { hostname: join(dir, 'hostname'), hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf') };
   writeFileSync(paths.hostname, `${c.Hostname ?? ''}\n`);
   writeFileSync(paths.hosts, hostsFile(c, h, hostNetwork, addresses));
-  writeFileSync(paths.resolvConf, resolvConf(h, hostNetwork));
+  writeFileSync(paths.resolvConf, resolvConfText ?? resolvConf(h, hostNetwork));
   return paths;
 }

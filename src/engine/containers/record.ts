@@ -30,6 +30,8 @@ export interface ContainerRecord {
   /** A user stopped it (docker stop/kill): unless-stopped does not restart it at daemon start. */
   ManuallyStopped: boolean;
   HasBeenStarted: boolean;
+  /** Published ports, as NetworkSettings.Ports shows them. */
+  Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   /** Volumes, binds and tmpfs mounts, resolved at create (src/volume). */
   MountPoints: MountPoint[];
 }

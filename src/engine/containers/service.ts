@@ -17,7 +17,7 @@ import type { TaskEvent, TaskService } from '../../supervisor/tasks/service.js';
 import type { Snapshotter } from '../../supervisor/snapshots/types.js';
 import type { EventLog } from '../events.js';
 import type { ImageService } from '../images/service.js';
-import type { HostConfig } from './api-types.js';
+import type { EndpointSettings, HostConfig } from './api-types.js';
 import type { Resources } from '../../runtime/spec/types.js';
 import { checkCreateBody, commandOf, logOptions, mergeImageConfig } from './create.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -25,8 +25,7 @@ import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec/build-spec.js';
 import { ensureWorkingDir } from './spec/rootfs-files.js';
-import { isPrivateNetwork } from './spec/namespaces.js';
-import { createNetns, removeNetns } from '../../network/netns.js';
+import type { ContainerNetworking } from './networking.js';
 import { prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { VolumeStore } from '../../volume/store.js';
 import type { ContainerStore } from './store.js';
@@ -42,6 +41,7 @@ export interface ContainerServiceDeps {
   defaultRuntime: string;
   cgroupParent: string;
   volumes: VolumeStore;
+  networking: ContainerNetworking;
   /** The data root: binds of it get rslave propagation, as in Docker. */
   dataRoot: string;
   warn?: (message: string) => void;
@@ -112,15 +112,11 @@ export class ContainerService {
     return join(this.deps.execRoot, 'containers', id);
   }
 
-  private netnsDir(): string {
-    return join(this.deps.execRoot, 'netns');
-  }
-
-  private releaseNetns(id: string): void {
+  private async releaseNetwork(c: ContainerRecord): Promise<void> {
     try {
-      removeNetns(join(this.netnsDir(), id));
+      await this.deps.networking.detach(c);
     } catch (err) {
-      this.deps.warn?.(`container ${id.slice(0, 12)}: removing its network namespace: ${(err as Error).message}`);
+      this.deps.warn?.(`container ${c.ID.slice(0, 12)}: leaving its networks: ${(err as Error).message}`);
     }
   }
 
@@ -145,7 +141,7 @@ export class ContainerService {
     const body = checkCreateBody(rawBody);
     if (name) containerName(name, () => false); // a bad name is refused before the image is looked up
     const img = this.deps.images.get(body.Image!);
-    const { HostConfig: host = {}, NetworkingConfig: _net, Platform: _platform, ...config } = body;
+    const { HostConfig: host = {}, NetworkingConfig: _networking, Platform: _platform, ...config } = body;
     const merged = mergeImageConfig(config, img.config.config);
     const { path, args } = commandOf(merged);
     logOptions(host);
@@ -153,6 +149,7 @@ export class ContainerService {
     const fullName = containerName(name, (n) => this.deps.store.list().some((c) => c.Name === n));
     if (!merged.Hostname) merged.Hostname = host.NetworkMode === 'host' ? readHostname() : id.slice(0, 12);
     const h: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...host };
+    const networks = this.deps.networking.planEndpoints(h, body.NetworkingConfig?.EndpointsConfig);
     const dir = this.deps.store.dir(id);
     const volumes = resolveMounts(this.deps.volumes, {
       containerId: id, hostConfig: h, imageVolumes: merged.Volumes, daemonRoot: this.deps.dataRoot,
@@ -166,7 +163,7 @@ export class ContainerService {
       Config: merged, HostConfig: h, Image: img.id, State: initialState(), RestartCount: 0,
       Platform: 'linux', Driver: this.deps.snapshotter.name, LogPath: join(dir, `${id}-json.log`),
       ResolvConfPath: join(dir, 'resolv.conf'), HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'),
-      Networks: {}, SnapshotKey: id, ImageChainId: img.chainIds.at(-1), ManuallyStopped: false, HasBeenStarted: false,
+      Networks: networks, Ports: {}, SnapshotKey: id, ImageChainId: img.chainIds.at(-1), ManuallyStopped: false, HasBeenStarted: false,
       MountPoints: volumes.mounts,
     };
     try {
@@ -204,8 +201,9 @@ export class ContainerService {
     try {
       if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
       const mounts = prepareMounts(this.deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
-      const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig);
-      const netnsPath = isPrivateNetwork(c.HostConfig.NetworkMode) ? createNetns(this.netnsDir(), c.ID) : undefined;
+      const net = await this.deps.networking.attach(c);
+      const netnsPath = net.netnsPath;
+      const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
       const spec = buildSpec(c.Config, c.HostConfig, {
         rootfs,
         netnsPath,
@@ -235,7 +233,7 @@ export class ContainerService {
       return true;
     } catch (err) {
       await this.deleteTask(c.ID);
-      this.releaseNetns(c.ID);
+      await this.releaseNetwork(c);
       this.releaseVolumes(c);
       if (isMounted(rootfs)) unmountAll(rootfs);
       c.State = { ...c.State, Status: c.HasBeenStarted ? 'exited' : 'created', Running: false, Restarting: false, Error: (err as Error).message, ExitCode: exitCodeForStartError((err as Error).message) };
@@ -259,7 +257,7 @@ export class ContainerService {
     const ranMs = Date.now() - new Date(c.State.StartedAt).getTime();
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString() };
     await this.deleteTask(id);
-    this.releaseNetns(id);
+    await this.releaseNetwork(c);
     this.releaseVolumes(c);
     const rootfs = this.rootfs(id);
     if (isMounted(rootfs)) unmountAll(rootfs);
@@ -440,7 +438,7 @@ export class ContainerService {
     }
     c.State = { ...c.State, Status: 'removing' };
     await this.deleteTask(c.ID);
-    this.releaseNetns(c.ID);
+    await this.releaseNetwork(c);
     const rootfs = this.rootfs(c.ID);
     if (isMounted(rootfs)) unmountAll(rootfs);
     rmSync(this.bundleDir(c.ID), { recursive: true, force: true });
@@ -496,6 +494,31 @@ export class ContainerService {
     for (const [k, v] of Object.entries(host)) if (v !== undefined && v !== null && v !== 0 && v !== '') (c.HostConfig as Record<string, unknown>)[k] = v;
     this.deps.store.save(c);
     this.event(c, 'update');
+  }
+
+  /** `network connect`: recorded for the next start, and plugged in now if it runs. */
+  async connectNetwork(ref: string, network: string, settings: EndpointSettings): Promise<void> {
+    const c = this.get(ref);
+    await this.serialize(c.ID, async () => {
+      const mode = c.HostConfig.NetworkMode ?? 'default';
+      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw precondition(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      if (c.State.Running) await this.deps.networking.connectRunning(c, network, settings);
+      else c.Networks[network] = { Aliases: settings.Aliases ?? null, IPAMConfig: settings.IPAMConfig ?? null, Links: null };
+      this.deps.store.save(c);
+    });
+  }
+
+  async disconnectNetwork(ref: string, network: string, force: boolean): Promise<void> {
+    const c = this.get(ref);
+    await this.serialize(c.ID, async () => {
+      if (!(network in c.Networks)) {
+        if (force) return;
+        throw precondition(`container ${c.ID} is not connected to network ${network}`);
+      }
+      if (c.State.Running) await this.deps.networking.disconnectRunning(c, network);
+      else delete c.Networks[network];
+      this.deps.store.save(c);
+    });
   }
 
   /** The containers that use an image (for rmi's conflicts). */

@@ -6,16 +6,32 @@ import { inspectMounts, volumeNames } from '../../volume/mounts.js';
 import type { ContainerRecord } from './record.js';
 import { statusText } from './record.js';
 
+const emptyEndpoint = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
+
+/** NetworkSettings: the endpoints (filled while the container runs), ports, and the bridge's address at the top level as Docker keeps it. */
 function networkSettings(c: ContainerRecord): Record<string, unknown> {
   const mode = c.HostConfig.NetworkMode ?? 'default';
-  const name = mode === 'default' ? 'bridge' : mode;
-  const networks = Object.keys(c.Networks).length ? c.Networks : { [name]: { IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null } };
+  const named = Object.keys(c.Networks).length ? c.Networks : mode === 'host' || mode === 'none' ? { [mode]: {} } : {};
+  const networks = Object.fromEntries(Object.entries(named).map(([name, e]) => [name, { ...emptyEndpoint, ...e }]));
+  const bridge = (networks.bridge ?? {}) as Record<string, unknown>;
+  const running = c.State.Running;
   return {
-    Bridge: '', SandboxID: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-    Ports: {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+    Bridge: '', SandboxID: running ? c.ID : '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    Ports: running ? (c.Ports ?? {}) : {}, SandboxKey: '', SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: bridge.EndpointID ?? '', Gateway: bridge.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge.IPAddress ?? '', IPPrefixLen: bridge.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: bridge.MacAddress ?? '',
     Networks: networks,
   };
+}
+
+/** `ps`'s Ports: one entry per binding (and per exposed, unpublished port). */
+function summaryPorts(c: ContainerRecord): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
+  if (!c.State.Running) return [];
+  return Object.entries(c.Ports ?? {}).flatMap(([key, bindings]) => {
+    const [port, type] = key.split('/') as [string, string];
+    if (!bindings?.length) return [{ PrivatePort: Number(port), Type: type }];
+    return bindings.map((b) => ({ IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type }));
+  });
 }
 
 export function containerInspect(c: ContainerRecord, opts: { size?: { rw: number; rootfs: number } } = {}): Record<string, unknown> {
@@ -73,7 +89,7 @@ export function containerSummary(c: ContainerRecord): ContainerSummary {
     ImageID: c.Image,
     Command: [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' '),
     Created: Math.floor(new Date(c.Created).getTime() / 1000),
-    Ports: [],
+    Ports: summaryPorts(c),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
