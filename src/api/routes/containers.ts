@@ -29,7 +29,11 @@ function list(ctx: Ctx): void {
     }
   };
   const found = selectContainers(e.containers.list(), { all: q.bool('all'), limit, filters }, (ref) => e.containers.list().find((c) => c.ID.startsWith(ref) || c.Name === `/${ref}`), imageIds);
-  sendJson(ctx.res!, 200, found.map((c) => ({ ...containerSummary(c), ...(q.bool('size') ? { SizeRw: 0, SizeRootFs: 0 } : {}) })));
+  const sized = (id: string) => {
+    const s = e.containers.sizes(id);
+    return { SizeRw: s.rw, SizeRootFs: s.rootfs };
+  };
+  sendJson(ctx.res!, 200, found.map((c) => ({ ...containerSummary(c), ...(q.bool('size') ? sized(c.ID) : {}) })));
 }
 
 async function start(ctx: Ctx): Promise<void> {
@@ -180,7 +184,7 @@ export function containerRoutes(r: Router): void {
   r.add('POST', '/containers/create', create)
     .add('GET', '/containers/json', list)
     .add('POST', '/containers/prune', prune)
-    .add('GET', '/containers/{id}/json', (ctx) => sendJson(ctx.res!, 200, containerInspect(ctx.engine.containers.get(ctx.params.id!), ctx.query.bool('size') ? { size: { rw: 0, rootfs: 0 } } : {})))
+    .add('GET', '/containers/{id}/json', (ctx) => sendJson(ctx.res!, 200, containerInspect(ctx.engine.containers.get(ctx.params.id!), ctx.query.bool('size') ? { size: ctx.engine.containers.sizes(ctx.params.id!) } : {})))
     .add('POST', '/containers/{id}/start', start)
     .add('POST', '/containers/{id}/stop', stop)
     .add('POST', '/containers/{id}/restart', async (ctx) => {

@@ -111,7 +111,10 @@ function df(ctx: Ctx): void {
   sendJson(ctx.res!, 200, {
     LayersSize: images.LayersSize,
     Images: images.Images,
-    Containers: e.containers.list().map((c) => ({ ...containerSummary(c), SizeRw: 0, SizeRootFs: 0 })),
+    Containers: e.containers.list().map((c) => {
+      const s = e.containers.sizes(c.ID);
+      return { ...containerSummary(c), SizeRw: s.rw, SizeRootFs: s.rootfs };
+    }),
     Volumes: e.volumes.list({}, { usage: true }),
     BuildCache: [],
   });
@@ -139,5 +142,7 @@ export function systemRoutes(r: Router): void {
     .add('GET', '/info', info)
     .add('GET', '/events', events)
     .add('GET', '/system/df', df)
-    .add('POST', '/auth', auth);
+    .add('POST', '/auth', auth)
+    // There is no build cache before the builder exists: nothing to prune, truthfully.
+    .add('POST', '/build/prune', (ctx) => sendJson(ctx.res!, 200, { CachesDeleted: null, SpaceReclaimed: 0 }));
 }

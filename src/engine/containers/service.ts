@@ -521,6 +521,24 @@ export class ContainerService {
     });
   }
 
+  /** Docker's SizeRw (bytes the container wrote) and SizeRootFs (those plus its image's). */
+  sizes(ref: string): { rw: number; rootfs: number } {
+    const c = this.get(ref);
+    let rw = 0;
+    try {
+      rw = this.deps.snapshotter.usage(c.SnapshotKey).size;
+    } catch {
+      // the snapshot is gone (a removal under way)
+    }
+    let image = 0;
+    try {
+      image = this.deps.images.size(this.deps.images.get(c.Image));
+    } catch {
+      // its image was removed with -f
+    }
+    return { rw, rootfs: rw + image };
+  }
+
   /** The containers that use an image (for rmi's conflicts). */
   usersOf(imageId: string): Array<{ id: string; running: boolean }> {
     return this.deps.store.list().filter((c) => c.Image === imageId).map((c) => ({ id: c.ID, running: c.State.Running }));

@@ -93,6 +93,8 @@ describe('the docker CLI against berthd', () => {
     await ok('cp', join(work, 'note.txt'), 'web:/tmp/etc-link/');
     assert.equal(await ok('exec', 'web', 'cat', '/etc/note.txt'), 'from the host');
     assert.equal(existsSync('/etc/note.txt'), false);
+    assert.match(await ok('ps', '-s', '--filter', 'name=web', '--format', '{{.Size}}'), /^\d+(\.\d+)?k?B \(virtual \d+(\.\d+)?MB\)$/);
+    assert.doesNotMatch(await ok('ps', '-s', '--filter', 'name=web', '--format', '{{.Size}}'), /^0B/, 'what the container wrote counts');
     await ok('export', '-o', join(work, 'web.tar'), 'web');
     const names = execFileSync('tar', ['-tf', join(work, 'web.tar')]).toString().split('\n');
     assert.ok(names.includes('tmp/note.txt') && names.includes('bin/busybox'));
@@ -163,6 +165,13 @@ describe('the docker CLI against berthd', () => {
     assert.match(ro.stderr, /Read-only file system/);
     assert.equal(await ok('run', '--rm', '--network', 'none', '--tmpfs', '/t:size=1m', 'bb', 'sh', '-c', 'grep " /t " /proc/mounts | cut -d" " -f3'), 'tmpfs');
     await ok('volume', 'rm', 'data', 'etc-copy');
+  });
+
+  it('prunes the system: stopped containers, unused networks, dangling images, no build cache', async () => {
+    await ok('run', '--network', 'none', '--name', 'leftover', 'bb', 'true');
+    const out = await ok('system', 'prune', '-f');
+    assert.match(out, /Total reclaimed space/);
+    assert.equal((await d.docker(['inspect', 'leftover'])).code, 1, 'the stopped container went');
   });
 
   it('pauses, renames, stops, waits and removes', async () => {
