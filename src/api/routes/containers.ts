@@ -112,13 +112,13 @@ async function attach(ctx: Ctx): Promise<void> {
   else {
     // Not started yet (docker run attaches first): connect when the task exists, before it runs.
     shim = await new Promise<Socket>((resolve, reject) => {
-      const cancel = e.containers.beforeNextStart(c.ID, async () => resolve(await connect()));
+      const cancel = e.containers.beforeNextStart(c.ID, async () => resolve(await connect()), reject);
       socket.once('close', () => {
         cancel();
         reject(new Error('client left'));
       });
     }).catch(() => undefined as unknown as Socket);
-    if (!shim) return;
+    if (!shim) return void socket.end(); // the start failed (or the client left): nothing to attach to
   }
   const how = await bridge(socket, head, shim, {
     stdin: streams.includes('stdin'),

@@ -75,6 +75,8 @@ export class ContainerService {
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Attachers waiting for the next start: run once the task exists, before it is started. */
   private readonly startHooks = new Map<string, Set<() => Promise<void>>>();
+  /** Their way out when that start fails: an attacher must not wait for a task that never comes. */
+  private readonly startFailures = new Map<string, Set<(err: Error) => void>>();
 
   constructor(readonly deps: ContainerServiceDeps) {
     this.signals.setMaxListeners(0);
@@ -204,9 +206,12 @@ export class ContainerService {
       const net = await this.deps.networking.attach(c);
       const netnsPath = net.netnsPath;
       const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
+      const shared = this.joinedNamespaces(c, netnsPath);
       const spec = buildSpec(c.Config, c.HostConfig, {
         rootfs,
         netnsPath,
+        joinNamespaces: shared.namespaces,
+        shmPath: shared.shmPath,
         mounts,
         etcFiles: { hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname },
         cgroupsPath: `${c.HostConfig.CgroupParent || this.deps.cgroupParent}/${c.ID}`,
@@ -223,6 +228,7 @@ export class ContainerService {
       });
       const hooks = [...(this.startHooks.get(c.ID) ?? [])];
       this.startHooks.delete(c.ID);
+      this.startFailures.delete(c.ID);
       await Promise.all(hooks.map((h) => h().catch(() => {})));
       await this.deps.tasks.start(this.deps.namespace, c.ID);
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: task.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
@@ -238,8 +244,41 @@ export class ContainerService {
       if (isMounted(rootfs)) unmountAll(rootfs);
       c.State = { ...c.State, Status: c.HasBeenStarted ? 'exited' : 'created', Running: false, Restarting: false, Error: (err as Error).message, ExitCode: exitCodeForStartError((err as Error).message) };
       this.deps.store.save(c);
+      const failed = [...(this.startFailures.get(c.ID) ?? [])];
+      this.startHooks.delete(c.ID);
+      this.startFailures.delete(c.ID);
+      for (const f of failed) f(err as Error);
+      // As Docker: a --rm container whose start failed is removed (its `wait removed` ends).
+      if (c.HostConfig.AutoRemove) void this.remove(c.ID, { force: true, volumes: true }).catch(() => {});
       throw startError(err);
     }
+  }
+
+  /**
+   * Namespaces shared with another container (`--network`, `--pid`, `--ipc container:<id>`): its
+   * network namespace file, its process's pid and ipc namespaces, and its /dev/shm for ipc.
+   */
+  private joinedNamespaces(c: ContainerRecord, netnsPath: string | undefined): { namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>>; shmPath?: string } {
+    const namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>> = {};
+    let shmPath: string | undefined;
+    const other = (mode: string | undefined) => {
+      if (!mode?.startsWith('container:')) return undefined;
+      const ref = mode.slice('container:'.length);
+      const o = this.deps.store.find(ref);
+      if (!o) throw new BerthError('NOT_FOUND', `No such container: ${ref}`);
+      if (!o.State.Running || !o.State.Pid) throw precondition(`cannot join namespaces of a non running container: ${o.ID}`);
+      return o;
+    };
+    if (other(c.HostConfig.NetworkMode) && netnsPath) namespaces.network = netnsPath;
+    const pid = other(c.HostConfig.PidMode);
+    if (pid) namespaces.pid = `/proc/${pid.State.Pid}/ns/pid`;
+    const ipc = other(c.HostConfig.IpcMode);
+    if (ipc && ipc.HostConfig.IpcMode !== 'shareable') throw invalid(`non-shareable IPC (hint: use IpcMode:shareable for the donor container ${ipc.ID.slice(0, 12)})`);
+    if (ipc) {
+      namespaces.ipc = `/proc/${ipc.State.Pid}/ns/ipc`;
+      shmPath = `/proc/${ipc.State.Pid}/root/dev/shm`;
+    }
+    return { namespaces, shmPath };
   }
 
   private async deleteTask(id: string): Promise<void> {
@@ -318,12 +357,18 @@ export class ContainerService {
    * Runs `hook` when the container's next task exists but has not started yet (attach before
    * start, as `docker run` does, loses no output). Returns a function that cancels it.
    */
-  beforeNextStart(ref: string, hook: () => Promise<void>): () => void {
+  beforeNextStart(ref: string, hook: () => Promise<void>, onFailure?: (err: Error) => void): () => void {
     const id = this.get(ref).ID;
     let set = this.startHooks.get(id);
     if (!set) this.startHooks.set(id, (set = new Set()));
     set.add(hook);
-    return () => set!.delete(hook);
+    let failures = this.startFailures.get(id);
+    if (!failures) this.startFailures.set(id, (failures = new Set()));
+    if (onFailure) failures.add(onFailure);
+    return () => {
+      set!.delete(hook);
+      if (onFailure) failures!.delete(onFailure);
+    };
   }
 
   /** POST /containers/{id}/stop; false when it was not running (304). */

@@ -74,6 +74,11 @@ describe('the docker CLI against berthd', () => {
     assert.equal(await ok('exec', '-e', 'X=1', '-w', '/tmp', 'web', 'sh', '-c', 'echo $X $(pwd)'), '1 /tmp');
     await waitFor(async () => (await ok('logs', 'web')) === 'started');
     assert.match(await ok('top', 'web'), /sleep 1000/);
+    // Sharing another container's namespaces: its processes, its network, its hostname's peers.
+    assert.match(await ok('run', '--rm', '--pid', 'container:web', '--network', 'none', 'bb', 'ps', '-o', 'comm'), /sleep/);
+    assert.equal(await ok('run', '--rm', '--network', 'container:web', 'bb', 'sh', '-c', 'ip -o link | wc -l'), '1', 'web has only its loopback (--network none)');
+    const ipc = await d.docker(['run', '--rm', '--ipc', 'container:web', '--network', 'none', 'bb', 'true']);
+    assert.match(ipc.stderr, /non-shareable IPC/, 'as Docker: the donor must be --ipc shareable');
   });
 
   it('copies files both ways, shows diffs, exports, reports stats and takes live limits', async () => {
