@@ -1,31 +1,12 @@
-// File system helpers of the volume store: durable metadata writes, the mount table, a removal
+// File system helpers of the volume store: durable metadata writes (src/sys/fs-atomic), the mount table, a removal
 // that never crosses into another file system, and the size of a tree.
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { writeFileAtomic as atomicWrite } from '../sys/fs-atomic.js';
+import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Data fsynced, renamed into place, directory fsynced: a crash leaves the old file or the new one. */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
+/** Data fsynced, renamed into place, directory fsynced (private to root by default). */
+export const writeFileAtomic = (path: string, data: string, mode = 0o600): void => atomicWrite(path, data, mode);
 
 /** The mount points of this mount namespace, decoded (mountinfo escapes spaces as \040). */
 export function mountPoints(): string[] {

@@ -5,52 +5,38 @@ import { readText } from '../../client/engine.js';
 import { demux } from '../../client/streams.js';
 import { fullName, parseImageRef } from '../../client/reference.js';
 import { BerthError } from '../../common/errors.js';
+import type { DockerApi } from '../../client/api.js';
 import type { Command } from '../command.js';
 import { tabwrite } from '../output/tabwriter.js';
 import { writeOutput } from './images.js';
 import { forEachArg, refuseTerminal, toApiTimestamp } from './util.js';
 
-export const stopCommand: Command = {
-  name: 'stop',
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  summary: 'Stop one or more running containers',
-  aliasPaths: ['container stop', 'stop'],
-  flags: [
-    { name: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' },
-    { name: 'time', type: 'int', help: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
-    { name: 'timeout', short: 't', type: 'int', help: 'Seconds to wait before killing the container' },
-  ],
-  minArgs: 1,
-  run: async (ctx, f, args) => {
-    const api = await ctx.api();
-    const t = f.has('timeout') ? f.int('timeout') : f.has('time') ? f.int('time') : undefined;
-    return forEachArg(ctx, args, async (name) => {
-      await api.stopContainer(name, { t, signal: f.str('signal') || undefined });
-      return name;
-    });
-  },
-};
+/** stop and restart: the same flags, one call per container. */
+function stopLike(name: 'stop' | 'restart', summary: string, call: (api: DockerApi, container: string, o: { t?: number; signal?: string }) => Promise<unknown>): Command {
+  return {
+    name,
+    usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+    summary,
+    aliasPaths: [`container ${name}`, name],
+    flags: [
+      { name: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' },
+      { name: 'time', type: 'int', help: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
+      { name: 'timeout', short: 't', type: 'int', help: 'Seconds to wait before killing the container' },
+    ],
+    minArgs: 1,
+    run: async (ctx, f, args) => {
+      const api = await ctx.api();
+      const t = f.has('timeout') ? f.int('timeout') : f.has('time') ? f.int('time') : undefined;
+      return forEachArg(ctx, args, async (container) => {
+        await call(api, container, { t, signal: f.str('signal') || undefined });
+        return container;
+      });
+    },
+  };
+}
 
-export const restartCommand: Command = {
-  name: 'restart',
-  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
-  summary: 'Restart one or more containers',
-  aliasPaths: ['container restart', 'restart'],
-  flags: [
-    { name: 'signal', short: 's', type: 'string', help: 'Signal to send to the container' },
-    { name: 'time', type: 'int', help: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
-    { name: 'timeout', short: 't', type: 'int', help: 'Seconds to wait before killing the container' },
-  ],
-  minArgs: 1,
-  run: async (ctx, f, args) => {
-    const api = await ctx.api();
-    const t = f.has('timeout') ? f.int('timeout') : f.has('time') ? f.int('time') : undefined;
-    return forEachArg(ctx, args, async (name) => {
-      await api.restartContainer(name, { t, signal: f.str('signal') || undefined });
-      return name;
-    });
-  },
-};
+export const stopCommand = stopLike('stop', 'Stop one or more running containers', (api, c, o) => api.stopContainer(c, o));
+export const restartCommand = stopLike('restart', 'Restart one or more containers', (api, c, o) => api.restartContainer(c, o));
 
 export const killCommand: Command = {
   name: 'kill',

@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, exists, notFound } from '../../common/errors.js';
-import { writeFileAtomic } from '../../supervisor/content/fs-atomic.js';
+import { writeFileAtomic } from '../../sys/fs-atomic.js';
 import type { ContainerRecord } from './record.js';
 
 export class ContainerStore {

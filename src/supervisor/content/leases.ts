@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { writeFileAtomic } from '../../sys/fs-atomic.js';
 
 export interface LeaseResource {
   /** "content", "ingest", or "snapshots/<snapshotter>". */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BerthError, errnoOf, invalid, notFound } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
 import { digestOf, hasher, parseDigest } from '../../common/digest.js';
-import { fsyncDir, writeFileAtomic } from './fs-atomic.js';
+import { fsyncDir, writeFileAtomic } from '../../sys/fs-atomic.js';
 
 export interface ContentInfo {
   digest: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
 import { digestOf } from '../../common/digest.js';
 import type { Descriptor } from '../../image/manifest.js';
-import { writeFileAtomic } from '../content/fs-atomic.js';
+import { writeFileAtomic } from '../../sys/fs-atomic.js';
 
 export interface ImageRecord {
   name: string;

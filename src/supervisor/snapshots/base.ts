@@ -5,7 +5,7 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound, precondition } from '../../common/errors.js';
-import { writeFileAtomic } from '../content/fs-atomic.js';
+import { writeFileAtomic } from '../../sys/fs-atomic.js';
 import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './types.js';
 
 interface Record_ extends SnapshotInfo {
