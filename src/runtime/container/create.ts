@@ -130,8 +130,9 @@ const ALLOWED_DEVICES: DeviceCgroupRule[] = [
 function withDefaultDevices(spec: Spec): Resources | undefined {
   const resources = spec.linux?.resources;
   if (!resources?.devices) return resources;
-  const own = (spec.linux?.devices ?? []).map((d): DeviceCgroupRule => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
-  return { ...resources, devices: [...resources.devices, ...ALLOWED_DEVICES, ...own] };
+  // As runc: the default devices are appended; linux.devices get only the access the spec's own
+  // rules give them (Docker's `--device X:Y:r` must stay unwritable).
+  return { ...resources, devices: [...resources.devices, ...ALLOWED_DEVICES] };
 }
 
 /** One directory per cgroup hierarchy, named as the host names it ("cpu,cpuacct"; "" for v2). */

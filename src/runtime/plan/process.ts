@@ -2,7 +2,7 @@
 // privileges, and the exec. Shared by `create` and `exec`.
 import type { CompiledSeccomp } from '../seccomp/compile.js';
 import { capabilityMask } from '../spec/capabilities.js';
-import { rlimitResource } from '../spec/rlimits.js';
+import { rlimitResource, rlimitValue } from '../spec/rlimits.js';
 import type { Process, Spec } from '../spec/types.js';
 import { Op, WRITE_IGNORE_ENOENT } from './opcodes.js';
 import { PlanWriter, bytes, str, strv, u32, u64 } from './writer.js';
@@ -19,7 +19,7 @@ export function writeKernelSettings(w: PlanWriter, spec: Spec): void {
 }
 
 export function writeLimits(w: PlanWriter, proc: Process, field: string): void {
-  (proc.rlimits ?? []).forEach((r, i) => w.op(Op.RLIMIT, u32(rlimitResource(r.type, `${field}.rlimits[${i}]`)), u64(r.soft), u64(r.hard)));
+  (proc.rlimits ?? []).forEach((r, i) => w.op(Op.RLIMIT, u32(rlimitResource(r.type, `${field}.rlimits[${i}]`)), u64(rlimitValue(r.soft)), u64(rlimitValue(r.hard))));
   if (proc.oomScoreAdj !== undefined) w.op(Op.WRITE_FILE, str('/proc/self/oom_score_adj'), str(String(proc.oomScoreAdj)), u32(WRITE_IGNORE_ENOENT));
 }
 

@@ -12,3 +12,12 @@ export function rlimitResource(type: string, field: string): number {
   if (n === undefined) throw invalid(`${field}.type: unknown rlimit "${type}"`);
   return n;
 }
+
+/**
+ * A limit as setrlimit(2) takes it: RLIM_INFINITY (all ones) for -1 or anything at or above
+ * 2^64-1 (Docker writes unlimited as 18446744073709551615, which JSON gives Node as 2^64).
+ */
+export function rlimitValue(v: number): bigint {
+  if (v < 0 || v >= 2 ** 64 - 1) return (1n << 64n) - 1n;
+  return BigInt(v);
+}

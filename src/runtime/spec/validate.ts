@@ -5,7 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { invalid, errnoOf } from '../../common/errors.js';
 import type { Hook, Namespace, NamespaceType, Spec } from './types.js';
 import { capabilityMask } from './capabilities.js';
-import { rlimitResource } from './rlimits.js';
+import { rlimitResource, rlimitValue } from './rlimits.js';
 
 const NAMESPACE_TYPES: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
 
@@ -94,7 +94,7 @@ export function validateProcess(s: Spec, field: string): void {
   }
   (p.rlimits ?? []).forEach((r, i) => {
     rlimitResource(r.type, `${field}.rlimits[${i}]`);
-    if (!(r.soft <= r.hard)) throw invalid(`${field}.rlimits[${i}]: soft limit ${r.soft} is above hard limit ${r.hard}`);
+    if (!(rlimitValue(r.soft) <= rlimitValue(r.hard))) throw invalid(`${field}.rlimits[${i}]: soft limit ${r.soft} is above hard limit ${r.hard}`);
   });
 }
 

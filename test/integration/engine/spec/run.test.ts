@@ -154,17 +154,13 @@ describe('containers from buildSpec on berth\'s runtime', { skip: !isRoot && 'ne
     assert.doesNotMatch(r.stdout, /me=1$/m);
   });
 
-  // Runtime discrepancies found while comparing with Docker: todo until src/runtime is fixed.
-  it('--ulimit with an unlimited hard limit (core=0:-1) runs, as with Docker', {
-    todo: 'runtime: validateProcess compares soft <= hard numerically, so -1 (RLIM_INFINITY) as hard limit is refused',
-  }, async () => {
+  // Runtime discrepancies found while comparing with Docker, fixed in src/runtime.
+  it('--ulimit with an unlimited hard limit (core=0:-1) runs, as with Docker', async () => {
     const r = await runner.run(sh('ulimit -Sc; ulimit -Hc'), { Ulimits: [{ Name: 'core', Soft: 0, Hard: -1 }] });
     assert.equal(r.stdout, '0\nunlimited\n');
   });
 
-  it('--device PATH:PATH:r keeps the device unwritable, as with Docker', {
-    todo: 'runtime: create.ts withDefaultDevices appends an rwm allow rule for every linux.devices entry after the spec\'s own rules',
-  }, async () => {
+  it('--device PATH:PATH:r keeps the device unwritable, as with Docker', async () => {
     const dev = ['/dev/loop-control', '/dev/kmsg'].find((p) => existsSync(p))!;
     // Opening for writing is what the device cgroup checks; nothing is written.
     const r = await runner.run(sh('exec 3>/dev/ro-dev && echo opened-for-write'), { Devices: [{ PathOnHost: dev, PathInContainer: '/dev/ro-dev', CgroupPermissions: 'r' }] });
