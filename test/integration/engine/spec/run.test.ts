@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_CAPABILITIES } from '../../../../src/engine/containers/spec/defaults.js';
 import { CAPABILITIES } from '../../../../src/runtime/spec/capabilities.js';
 import { boundingCapabilities } from '../../../../src/sys/proc.js';
+import { initBinaryPath } from '../../../../src/runtime/launch.js';
 import { capMask, SpecRunner, statusField } from './harness.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -152,6 +153,12 @@ describe('containers from buildSpec on berth\'s runtime', { skip: !isRoot && 'ne
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\/sbin\/docker-init -- sh -c /);
     assert.doesNotMatch(r.stdout, /me=1$/m);
+  });
+
+  it('--init with berth-init (its reaper mode): PID 1, runs the command, passes on its exit status', async () => {
+    const r = await runner.run({ Cmd: ['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; (sleep 0.1 &); exit 7'] }, { Init: true }, { initBinary: initBinaryPath() });
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stdout, /^\/sbin\/docker-init -- sh -c /);
   });
 
   // Runtime discrepancies found while comparing with Docker, fixed in src/runtime.
