@@ -79,6 +79,7 @@ export class ApiServer {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    this.log('debug', `${req.method} ${req.url} (upgrade)`);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
@@ -104,7 +105,8 @@ export class ApiServer {
   private make(tls?: { ca: string; cert: string; key: string }): Server {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     const server = tls
-      ? createHttpsServer({ ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), requestCert: true, rejectUnauthorized: true }, handler)
+      // allowHalfOpen: a hijacked client that ends its side (no stdin) still reads the output.
+      ? createHttpsServer({ ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), requestCert: true, rejectUnauthorized: true, allowHalfOpen: true }, handler)
       : createHttpServer(handler);
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     server.on('connection', (s) => {

@@ -26,7 +26,7 @@ export interface TestBerthd {
   log(): string;
 }
 
-export async function startBerthd(): Promise<TestBerthd> {
+export async function startBerthd(opts: { extraArgs?: string[] } = {}): Promise<TestBerthd> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-d-'));
   const socket = join(dir, 'berth.sock');
   const cgroupParent = `/${dir.split('/').pop()}`;
@@ -37,7 +37,7 @@ export async function startBerthd(): Promise<TestBerthd> {
   const launch = async () => {
     const out = openSync(logFile, 'a');
     const berthd = [process.execPath, BERTHD_BIN, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
-      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug'];
+      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.extraArgs ?? [])];
     // A restart keeps the namespace: the containers that kept running are plugged into it.
     const netns = join(dir, 'host.netns');
     if (!existsSync(netns)) {
