@@ -76,35 +76,26 @@ export const rmCommand: Command = {
   },
 };
 
-export const pauseCommand: Command = {
-  name: 'pause',
-  usage: 'CONTAINER [CONTAINER...]',
-  summary: 'Pause all processes within one or more containers',
-  aliasPaths: ['container pause', 'pause'],
-  minArgs: 1,
-  run: async (ctx, _f, args) => {
-    const api = await ctx.api();
-    return forEachArg(ctx, args, async (name) => {
-      await api.pauseContainer(name);
-      return name;
-    });
-  },
-};
+/** A command that makes one call per container and prints each name (pause, unpause). */
+function perContainer(name: string, summary: string, call: (api: DockerApi, container: string) => Promise<unknown>): Command {
+  return {
+    name,
+    usage: 'CONTAINER [CONTAINER...]',
+    summary,
+    aliasPaths: [`container ${name}`, name],
+    minArgs: 1,
+    run: async (ctx, _f, args) => {
+      const api = await ctx.api();
+      return forEachArg(ctx, args, async (container) => {
+        await call(api, container);
+        return container;
+      });
+    },
+  };
+}
 
-export const unpauseCommand: Command = {
-  name: 'unpause',
-  usage: 'CONTAINER [CONTAINER...]',
-  summary: 'Unpause all processes within one or more containers',
-  aliasPaths: ['container unpause', 'unpause'],
-  minArgs: 1,
-  run: async (ctx, _f, args) => {
-    const api = await ctx.api();
-    return forEachArg(ctx, args, async (name) => {
-      await api.unpauseContainer(name);
-      return name;
-    });
-  },
-};
+export const pauseCommand = perContainer('pause', 'Pause all processes within one or more containers', (api, c) => api.pauseContainer(c));
+export const unpauseCommand = perContainer('unpause', 'Unpause all processes within one or more containers', (api, c) => api.unpauseContainer(c));
 
 export const renameCommand: Command = {
   name: 'rename',
