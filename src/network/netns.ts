@@ -4,9 +4,10 @@
 // brought up as Docker brings it up. The directory holding them is a private mount, so the
 // namespace mounts do not propagate anywhere.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
+import { mountPoints } from '../sys/mount.js';
 
 function run(cmd: string, args: string[], what: string): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -14,7 +15,7 @@ function run(cmd: string, args: string[], what: string): void {
 }
 
 function mountpoints(): Set<string> {
-  return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]!).filter(Boolean));
+  return new Set(mountPoints());
 }
 
 /** Makes `dir` a private mount of its own (once): namespace mounts under it stay there. */

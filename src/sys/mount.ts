@@ -2,6 +2,7 @@
 // export). util-linux's mount(8) does the syscalls: it turns "bind,ro" into the bind and the
 // read-only remount the kernel needs.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BerthError } from '../common/errors.js';
 
 export interface HostMount {
@@ -27,4 +28,14 @@ export function mountAll(mounts: readonly HostMount[], target: string): void {
 /** Unmounts `target` and whatever is mounted below it. */
 export function unmountAll(target: string): void {
   run('umount', ['--recursive', target], `unmount ${target}`);
+}
+
+/** The mount points of this mount namespace, decoded (mountinfo escapes spaces as \040). */
+export function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+    .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+export function isMountPoint(path: string): boolean {
+  return mountPoints().includes(path);
 }

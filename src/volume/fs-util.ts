@@ -1,18 +1,15 @@
-// File system helpers of the volume store: durable metadata writes (src/sys/fs-atomic), the mount table, a removal
-// that never crosses into another file system, and the size of a tree.
-import { lstatSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { writeFileAtomic as atomicWrite } from '../sys/fs-atomic.js';
+// File system helpers of the volume store: durable metadata writes and the mount table (from
+// src/sys), a removal that never crosses into another file system, and the size of a tree.
+import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
+import { writeFileAtomic as atomicWrite } from '../sys/fs-atomic.js';
+import { mountPoints } from '../sys/mount.js';
+
+export { mountPoints };
 
 /** Data fsynced, renamed into place, directory fsynced (private to root by default). */
 export const writeFileAtomic = (path: string, data: string, mode = 0o600): void => atomicWrite(path, data, mode);
-
-/** The mount points of this mount namespace, decoded (mountinfo escapes spaces as \040). */
-export function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
-    .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-}
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
 

@@ -6,6 +6,7 @@ import { BerthError, invalid } from '../../common/errors.js';
 import { matches, type EngineEvent } from '../../engine/events.js';
 import { imageDiskUsage } from '../../engine/images/views.js';
 import { containerSummary, parseFilters } from '../../engine/containers/views.js';
+import { hostCgroupVersion } from '../../engine/containers/spec/build-spec.js';
 import { readJson, sendJson } from '../http.js';
 import type { Ctx, Router } from '../router.js';
 import { API_VERSION, MIN_API_VERSION } from '../server.js';
@@ -56,7 +57,7 @@ function info(ctx: Ctx): void {
     MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
     IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: e.config.logLevel === 'debug',
     NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file',
-    CgroupDriver: 'cgroupfs', CgroupVersion: readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup ') ? '1' : '2',
+    CgroupDriver: 'cgroupfs', CgroupVersion: String(hostCgroupVersion()),
     NEventsListener: e.events.listenerCount('event'), KernelVersion: release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
     Architecture: arch() === 'x64' ? 'x86_64' : arch(), IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: e.config.registryMirrors },

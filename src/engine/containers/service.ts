@@ -4,14 +4,13 @@
 // Records are written through on every change, so a restarted daemon finds each container as it
 // was; tasks outlive the daemon in their shims and are re-adopted by restore().
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { capabilityNames } from '../../runtime/spec/capabilities.js';
 import { boundingCapabilities } from '../../sys/proc.js';
 import { initBinaryPath } from '../../runtime/launch.js';
-import { mountAll, unmountAll } from '../../sys/mount.js';
+import { isMountPoint, mountAll, unmountAll } from '../../sys/mount.js';
 import type { ExitStatus } from '../../supervisor/tasks/shim-client.js';
 import type { TaskEvent, TaskService } from '../../supervisor/tasks/service.js';
 import type { Snapshotter } from '../../supervisor/snapshots/types.js';
@@ -24,6 +23,9 @@ import { writeEtcFiles } from './etc-files.js';
 import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec/build-spec.js';
+import { sharedNamespaces } from './shared-namespaces.js';
+import { signalNumber } from './signals.js';
+import { exitCodeForStartError, startError } from './start-errors.js';
 import { ensureWorkingDir } from './spec/rootfs-files.js';
 import type { ContainerNetworking } from './networking.js';
 import { prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
@@ -48,20 +50,6 @@ export interface ContainerServiceDeps {
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
-
-/** Signal names ("SIGTERM", "TERM", "15") to numbers. */
-export function signalNumber(sig: string | number | undefined, fallback = 15): number {
-  if (sig === undefined || sig === '') return fallback;
-  if (typeof sig === 'number' || /^\d+$/.test(sig)) {
-    const n = Number(sig);
-    if (n < 1 || n > 64) throw invalid(`invalid signal: ${sig}`);
-    return n;
-  }
-  const name = sig.toUpperCase().startsWith('SIG') ? sig.toUpperCase() : `SIG${sig.toUpperCase()}`;
-  const n = (osConstants.signals as Record<string, number>)[name];
-  if (!n) throw invalid(`invalid signal: ${sig}`);
-  return n;
-}
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 60_000;
@@ -199,14 +187,14 @@ export class ContainerService {
     const rootfs = this.rootfs(c.ID);
     mkdirSync(rootfs, { recursive: true, mode: 0o755 });
     await this.deleteTask(c.ID);
-    if (!isMounted(rootfs)) mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
+    if (!isMountPoint(rootfs)) mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
     try {
       if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
       const mounts = prepareMounts(this.deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
       const net = await this.deps.networking.attach(c);
       const netnsPath = net.netnsPath;
       const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
-      const shared = this.joinedNamespaces(c, netnsPath);
+      const shared = sharedNamespaces(c, netnsPath, (ref) => this.deps.store.find(ref));
       const spec = buildSpec(c.Config, c.HostConfig, {
         rootfs,
         netnsPath,
@@ -241,7 +229,7 @@ export class ContainerService {
       await this.deleteTask(c.ID);
       await this.releaseNetwork(c);
       this.releaseVolumes(c);
-      if (isMounted(rootfs)) unmountAll(rootfs);
+      if (isMountPoint(rootfs)) unmountAll(rootfs);
       c.State = { ...c.State, Status: c.HasBeenStarted ? 'exited' : 'created', Running: false, Restarting: false, Error: (err as Error).message, ExitCode: exitCodeForStartError((err as Error).message) };
       this.deps.store.save(c);
       const failed = [...(this.startFailures.get(c.ID) ?? [])];
@@ -252,33 +240,6 @@ export class ContainerService {
       if (c.HostConfig.AutoRemove) void this.remove(c.ID, { force: true, volumes: true }).catch(() => {});
       throw startError(err);
     }
-  }
-
-  /**
-   * Namespaces shared with another container (`--network`, `--pid`, `--ipc container:<id>`): its
-   * network namespace file, its process's pid and ipc namespaces, and its /dev/shm for ipc.
-   */
-  private joinedNamespaces(c: ContainerRecord, netnsPath: string | undefined): { namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>>; shmPath?: string } {
-    const namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>> = {};
-    let shmPath: string | undefined;
-    const other = (mode: string | undefined) => {
-      if (!mode?.startsWith('container:')) return undefined;
-      const ref = mode.slice('container:'.length);
-      const o = this.deps.store.find(ref);
-      if (!o) throw new BerthError('NOT_FOUND', `No such container: ${ref}`);
-      if (!o.State.Running || !o.State.Pid) throw precondition(`cannot join namespaces of a non running container: ${o.ID}`);
-      return o;
-    };
-    if (other(c.HostConfig.NetworkMode) && netnsPath) namespaces.network = netnsPath;
-    const pid = other(c.HostConfig.PidMode);
-    if (pid) namespaces.pid = `/proc/${pid.State.Pid}/ns/pid`;
-    const ipc = other(c.HostConfig.IpcMode);
-    if (ipc && ipc.HostConfig.IpcMode !== 'shareable') throw invalid(`non-shareable IPC (hint: use IpcMode:shareable for the donor container ${ipc.ID.slice(0, 12)})`);
-    if (ipc) {
-      namespaces.ipc = `/proc/${ipc.State.Pid}/ns/ipc`;
-      shmPath = `/proc/${ipc.State.Pid}/root/dev/shm`;
-    }
-    return { namespaces, shmPath };
   }
 
   private async deleteTask(id: string): Promise<void> {
@@ -299,7 +260,7 @@ export class ContainerService {
     await this.releaseNetwork(c);
     this.releaseVolumes(c);
     const rootfs = this.rootfs(id);
-    if (isMounted(rootfs)) unmountAll(rootfs);
+    if (isMountPoint(rootfs)) unmountAll(rootfs);
     this.deps.store.save(c);
     this.event(c, 'die', { exitCode: String(exit.status) });
     this.signals.emit(`exit:${id}`, exit.status);
@@ -485,7 +446,7 @@ export class ContainerService {
     await this.deleteTask(c.ID);
     await this.releaseNetwork(c);
     const rootfs = this.rootfs(c.ID);
-    if (isMounted(rootfs)) unmountAll(rootfs);
+    if (isMountPoint(rootfs)) unmountAll(rootfs);
     rmSync(this.bundleDir(c.ID), { recursive: true, force: true });
     try {
       this.deps.snapshotter.remove(c.SnapshotKey);
@@ -520,7 +481,7 @@ export class ContainerService {
     const rootfs = this.rootfs(c.ID);
     if (c.State.Running) return fn(rootfs);
     return this.serialize(c.ID, async () => {
-      if (this.get(c.ID).State.Running || isMounted(rootfs)) return fn(rootfs);
+      if (this.get(c.ID).State.Running || isMountPoint(rootfs)) return fn(rootfs);
       mkdirSync(rootfs, { recursive: true, mode: 0o755 });
       mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
       try {
@@ -648,10 +609,6 @@ function readHostname(): string {
   }
 }
 
-function isMounted(path: string): boolean {
-  if (!existsSync(path)) return false;
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
-}
 
 /** Whether `p` settles within `ms`. */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -661,19 +618,4 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   const r = await Promise.race([done, timeout]);
   clearTimeout(timer);
   return r;
-}
-
-/** Docker's exit codes for a start that failed: 127 command not found, 126 not executable. */
-function exitCodeForStartError(message: string): number {
-  if (/no such file or directory|executable file not found/i.test(message)) return 127;
-  if (/permission denied|is a directory/i.test(message)) return 126;
-  return 128;
-}
-
-function startError(err: unknown): BerthError {
-  // strerror's capitals lowered as Go prints errno: the CLI looks for "no such file or directory"
-  // (exit 127) and "permission denied" (126) in the message.
-  const message = (err as Error).message.replace(/No such file or directory|Permission denied|Is a directory|Not a directory/g, (m) => m.toLowerCase());
-  if (err instanceof BerthError && (err.code === 'NOT_FOUND' || err.code === 'ALREADY_EXISTS')) return err;
-  return new BerthError('INVALID_ARGUMENT', `failed to create task for container: ${message}`, { cause: err });
 }
