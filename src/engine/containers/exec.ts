@@ -9,6 +9,7 @@ import { invalid, notFound, precondition } from '../../common/errors.js';
 import type { Process, Spec } from '../../runtime/spec/types.js';
 import type { EventLog } from '../events.js';
 import type { ContainerService } from './service.js';
+import { readUserDatabase, resolveUser } from './spec/user.js';
 
 export interface ExecInstance {
   ID: string;
@@ -102,7 +103,7 @@ export class ExecService {
       else env.push(e);
     }
     const tty = opts.tty ?? x.ProcessConfig.tty;
-    const proc: Process = { ...base, terminal: tty, args: [x.ProcessConfig.entrypoint, ...x.ProcessConfig.arguments], env, cwd: x.WorkingDir || base.cwd, user: x.ProcessConfig.user ? numericUser(x.ProcessConfig.user, base.user) : base.user };
+    const proc: Process = { ...base, terminal: tty, args: [x.ProcessConfig.entrypoint, ...x.ProcessConfig.arguments], env, cwd: x.WorkingDir || base.cwd, user: x.ProcessConfig.user ? resolveUser(x.ProcessConfig.user, c.HostConfig.GroupAdd, readUserDatabase(join(this.execRoot, 'containers', c.ID, 'rootfs'))) : base.user };
     x.Pid = await this.containers.deps.tasks.exec(this.containers.deps.namespace, c.ID, x.ID, proc, { terminal: tty, stdin: x.OpenStdin, holdOutputMs: opts.attached ? HOLD_OUTPUT_MS : undefined });
     x.Running = true;
     this.events.publish('container', `exec_start: ${[x.ProcessConfig.entrypoint, ...x.ProcessConfig.arguments].join(' ')}`, c.ID, { execID: x.ID, name: c.Name.slice(1), image: c.Config.Image ?? '' });
@@ -119,11 +120,4 @@ export class ExecService {
   forget(containerId: string): void {
     for (const [id, x] of this.execs) if (x.ContainerID === containerId) this.execs.delete(id);
   }
-}
-
-/** "uid[:gid]" for exec's --user; names need the container's passwd (resolved by the spec builder). */
-function numericUser(user: string, base: Process['user']): Process['user'] {
-  const [u, g] = user.split(':');
-  if (!/^\d+$/.test(u!) || (g !== undefined && !/^\d+$/.test(g))) throw invalid(`exec --user "${user}": only numeric uid[:gid] is supported here yet`);
-  return { ...base, uid: Number(u), gid: g !== undefined ? Number(g) : Number(u), additionalGids: [] };
 }

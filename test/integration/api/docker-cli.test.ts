@@ -72,6 +72,7 @@ describe('the docker CLI against berthd', () => {
     assert.equal(await ok('exec', 'web', 'echo', 'hi'), 'hi');
     assert.equal((await d.docker(['exec', 'web', 'sh', '-c', 'exit 4'])).code, 4);
     assert.equal(await ok('exec', '-e', 'X=1', '-w', '/tmp', 'web', 'sh', '-c', 'echo $X $(pwd)'), '1 /tmp');
+    assert.equal(await ok('exec', '-u', 'nobody', 'web', 'id', '-u'), '65534', 'a user name, resolved in the container');
     await waitFor(async () => (await ok('logs', 'web')) === 'started');
     assert.match(await ok('top', 'web'), /sleep 1000/);
     // Sharing another container's namespaces: its processes, its network, its hostname's peers.
