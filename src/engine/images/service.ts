@@ -47,6 +47,8 @@ const HEX_ID = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 export class ImageService {
   /** Bytes per committed snapshot (immutable, so computed once). */
   private readonly usageCache = new Map<string, number>();
+  /** What a target reaches (content is immutable by digest): read once, not on every lookup. */
+  private readonly contentCache = new Map<string, ImageContent>();
 
   constructor(readonly deps: ImageServiceDeps) {}
 
@@ -58,11 +60,14 @@ export class ImageService {
   list(): LocalImage[] {
     const byId = new Map<string, LocalImage>();
     for (const r of this.deps.images.list(this.ns)) {
-      let c: ImageContent;
-      try {
-        c = readImage(this.deps.content, r.target, this.deps.platform);
-      } catch {
-        continue;
+      let c = this.contentCache.get(r.target.digest);
+      if (!c) {
+        try {
+          c = readImage(this.deps.content, r.target, this.deps.platform);
+        } catch {
+          continue;
+        }
+        this.contentCache.set(r.target.digest, c);
       }
       let img = byId.get(c.configDigest);
       if (!img) byId.set(c.configDigest, (img = { ...c, id: c.configDigest, records: [], repoTags: [], repoDigests: [], recordedAt: r.createdAt }));
@@ -264,6 +269,7 @@ export class ImageService {
     const roots = this.deps.images.namespaces().flatMap((ns) => this.deps.images.list(ns).map((r) => r.target.digest));
     const result = collectGarbage({ content: this.deps.content, leases: this.deps.leases, roots, snapshotter: this.deps.snapshotter, snapshotRoots: this.deps.snapshotsInUse?.() ?? [] });
     for (const key of result.removedSnapshots) this.usageCache.delete(key);
+    if (result.removedBlobs.length) this.contentCache.clear();
     return result;
   }
 
