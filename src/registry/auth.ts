@@ -43,7 +43,7 @@ export interface ChallengeContext {
 export async function answerChallenge(challenge: string, c: ChallengeContext): Promise<string> {
   const { scheme, params } = parseChallenge(challenge);
   if (scheme === 'basic') {
-    if (!c.credentials) throw new AuthRefused(`${c.registry} wants a user name and password: run login first`);
+    if (!c.credentials) throw new AuthRefused(`no basic auth credentials for ${c.registry}: run login first`);
     return basicHeader(c.credentials);
   }
   if (scheme !== 'bearer' || !params.realm) throw new BerthError('INVALID_ARGUMENT', `unsupported authentication challenge "${challenge}"`);

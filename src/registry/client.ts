@@ -3,7 +3,7 @@
 // the registry has and mount them from another repository when it can. Reads go to the
 // registry's mirrors first; where and how hosts are reached (HTTPS, insecure registries, certs.d)
 // is endpoints.ts; authentication answers the registry's challenge (auth.ts).
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import { BerthError, notFound } from '../common/errors.js';
 import { hasher, parseDigest } from '../common/digest.js';
@@ -213,7 +213,8 @@ export class RegistryClient {
     }
     const res = await this.endpoints.send(url, { headers: { authorization } });
     res.resume();
-    if (res.statusCode === 401 || res.statusCode === 403) throw unauthorized;
+    // Docker's wording when the registry itself turns the credentials down (Basic auth)
+    if (res.statusCode === 401 || res.statusCode === 403) throw new BerthError('FAILED_PRECONDITION', `login attempt to ${url.href} failed with status: ${res.statusCode} ${STATUS_CODES[res.statusCode]}`);
     if (res.statusCode !== 200) throw new BerthError('UNAVAILABLE', `${registry} answered ${res.statusCode} to GET /v2/ with credentials`);
   }
 }

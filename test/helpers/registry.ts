@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupDir, waitFor } from './runtime.js';
+import { cleanupDir, runCommand, waitFor } from './runtime.js';
 
 export interface TestRegistry {
   host: string;
@@ -22,6 +22,8 @@ export interface RegistryConfig {
   htpasswd?: string;
   /** Bearer token authentication: JWTs from `realm`, signed by a key whose certificate is in `rootCertBundle`. */
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** Serve inside this network namespace (a test daemon's), where the daemon's 127.0.0.1 is. */
+  netns?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -35,7 +37,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(port: number, netns?: string): Promise<boolean> {
+  if (netns) {
+    const probe = `require('net').connect(${port}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
+    return runCommand('nsenter', [`--net=${netns}`, '--', process.execPath, '-e', probe], { timeoutMs: 5000 }).then((r) => r.code === 0);
+  }
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.destroy();
@@ -61,7 +67,9 @@ export async function startRegistry(opts: RegistryConfig = {}): Promise<TestRegi
     http: { addr: `127.0.0.1:${port}`, ...(tls ? { tls } : {}) },
     ...(auth ? { auth } : {}),
   }, null, 2)}\n`);
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = ['docker-registry', 'serve', config];
+  const child = opts.netns ? spawn('nsenter', [`--net=${opts.netns}`, '--', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const host = `127.0.0.1:${port}`;
@@ -69,7 +77,7 @@ export async function startRegistry(opts: RegistryConfig = {}): Promise<TestRegi
     // Listening is enough: over TLS, or with auth, an HTTP probe would need the test's CA or credentials.
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-      return accepts(port);
+      return accepts(port, opts.netns);
     }, 10_000);
   } catch (err) {
     child.kill('SIGKILL');

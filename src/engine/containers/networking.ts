@@ -70,7 +70,6 @@ export class ContainerNetworking {
     const joined: string[] = [];
     try {
       const addresses: string[] = [];
-      let first: string | undefined;
       for (const [name, settings] of Object.entries(c.Networks)) {
         const info = await this.nets.connect(name, {
           containerId: c.ID, containerName: c.Name.slice(1), netnsPath,
@@ -79,16 +78,24 @@ export class ContainerNetworking {
         joined.push(name);
         c.Networks[name] = { ...settings, ...info, IPPrefixLen: info.IPPrefixLen, Aliases: settings.Aliases ?? null };
         if (info.IPAddress) addresses.push(info.IPAddress);
-        first ??= name;
       }
       c.Ports = await this.publish(c);
-      const h = c.HostConfig;
-      const resolvConf = first ? this.nets.resolvConfFor(first, { dns: h.Dns ?? undefined, dnsSearch: h.DnsSearch ?? undefined, dnsOptions: h.DnsOptions ?? undefined }) : undefined;
-      return { netnsPath, addresses, resolvConf };
+      return { netnsPath, addresses, resolvConf: this.resolvConfOf(c) };
     } catch (err) {
       await this.detach(c, joined).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The resolv.conf for a container on its networks: the embedded DNS of the first one that has
+   * it (that server answers for all of the container's networks), else the host's resolvers.
+   */
+  resolvConfOf(c: ContainerRecord): string | undefined {
+    const names = Object.keys(c.Networks);
+    const withDns = names.find((n) => this.nets.dnsServerFor(n) !== undefined) ?? names[0];
+    const h = c.HostConfig;
+    return withDns ? this.nets.resolvConfFor(withDns, { dns: h.Dns ?? undefined, dnsSearch: h.DnsSearch ?? undefined, dnsOptions: h.DnsOptions ?? undefined }) : undefined;
   }
 
   /** The ports to publish: -p bindings, and -P's ephemeral ports for every exposed one. */

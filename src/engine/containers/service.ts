@@ -23,7 +23,10 @@ import { writeEtcFiles } from './etc-files.js';
 import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import { buildSpec } from './spec/build-spec.js';
+import { DEFAULT_SHM_SIZE } from './spec/defaults.js';
+import { ipcKind } from './spec/namespaces.js';
 import { sharedNamespaces } from './shared-namespaces.js';
+import { mountShareableShm, unmountShm } from './shm.js';
 import { signalNumber } from './signals.js';
 import { exitCodeForStartError, startError } from './start-errors.js';
 import { ensureWorkingDir } from './spec/rootfs-files.js';
@@ -74,7 +77,7 @@ export class ContainerService {
         // Raw, for a stop or remove under way (they hold the container's turn and record the exit
         // themselves); queued, for an exit nobody asked for.
         this.signals.emit(`task-exit:${e.id}`, e.exit);
-        void this.serialize(e.id, () => this.onExit(e.id, e.exit!));
+        void this.serialize(e.id, () => this.onExit(e.id, e.exit!, e.pid));
       }
       if (e.type === 'oom') {
         const c = this.deps.store.find(e.id);
@@ -116,6 +119,18 @@ export class ContainerService {
 
   private rootfs(id: string): string {
     return join(this.bundleDir(id), 'rootfs');
+  }
+
+  /** Where a --ipc shareable container's /dev/shm is mounted on the host. */
+  private shmDir(id: string): string {
+    return join(this.bundleDir(id), 'shm');
+  }
+
+  /** What the engine mounted on the host for a run: the rootfs and a shareable /dev/shm. */
+  private unmountRun(id: string): void {
+    const rootfs = this.rootfs(id);
+    if (isMountPoint(rootfs)) unmountAll(rootfs);
+    unmountShm(this.shmDir(id));
   }
 
   get(ref: string): ContainerRecord {
@@ -194,7 +209,8 @@ export class ContainerService {
       const net = await this.deps.networking.attach(c);
       const netnsPath = net.netnsPath;
       const etc = writeEtcFiles(this.deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
-      const shared = sharedNamespaces(c, netnsPath, (ref) => this.deps.store.find(ref));
+      const shared = sharedNamespaces(c, netnsPath, (ref) => this.deps.store.find(ref), (id) => this.shmDir(id));
+      if (ipcKind(c.HostConfig.IpcMode) === 'shareable') shared.shmPath = mountShareableShm(this.shmDir(c.ID), c.HostConfig.ShmSize || DEFAULT_SHM_SIZE);
       const spec = buildSpec(c.Config, c.HostConfig, {
         rootfs,
         netnsPath,
@@ -229,7 +245,7 @@ export class ContainerService {
       await this.deleteTask(c.ID);
       await this.releaseNetwork(c);
       this.releaseVolumes(c);
-      if (isMountPoint(rootfs)) unmountAll(rootfs);
+      this.unmountRun(c.ID);
       c.State = { ...c.State, Status: c.HasBeenStarted ? 'exited' : 'created', Running: false, Restarting: false, Error: (err as Error).message, ExitCode: exitCodeForStartError((err as Error).message) };
       this.deps.store.save(c);
       const failed = [...(this.startFailures.get(c.ID) ?? [])];
@@ -250,17 +266,21 @@ export class ContainerService {
     }
   }
 
-  /** The task ended: record it, clean up, and apply --rm or the restart policy. */
-  private async onExit(id: string, exit: ExitStatus): Promise<void> {
+  /**
+   * The task ended: record it, clean up, and apply --rm or the restart policy. `pid` names the
+   * process that ended: by the time a queued exit runs, a restart may have started a new one,
+   * and that one is still running.
+   */
+  private async onExit(id: string, exit: ExitStatus, pid?: number): Promise<void> {
     const c = this.deps.store.find(id);
     if (!c || !c.State.Running) return;
+    if (pid && c.State.Pid && pid !== c.State.Pid) return;
     const ranMs = Date.now() - new Date(c.State.StartedAt).getTime();
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString() };
     await this.deleteTask(id);
     await this.releaseNetwork(c);
     this.releaseVolumes(c);
-    const rootfs = this.rootfs(id);
-    if (isMountPoint(rootfs)) unmountAll(rootfs);
+    this.unmountRun(id);
     this.deps.store.save(c);
     this.event(c, 'die', { exitCode: String(exit.status) });
     this.signals.emit(`exit:${id}`, exit.status);
@@ -445,8 +465,7 @@ export class ContainerService {
     c.State = { ...c.State, Status: 'removing' };
     await this.deleteTask(c.ID);
     await this.releaseNetwork(c);
-    const rootfs = this.rootfs(c.ID);
-    if (isMountPoint(rootfs)) unmountAll(rootfs);
+    this.unmountRun(c.ID);
     rmSync(this.bundleDir(c.ID), { recursive: true, force: true });
     try {
       this.deps.snapshotter.remove(c.SnapshotKey);
@@ -508,8 +527,13 @@ export class ContainerService {
     await this.serialize(c.ID, async () => {
       const mode = c.HostConfig.NetworkMode ?? 'default';
       if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw precondition(`container sharing network namespace with another container or host cannot be connected to any other network`);
-      if (c.State.Running) await this.deps.networking.connectRunning(c, network, settings);
-      else c.Networks[network] = { Aliases: settings.Aliases ?? null, IPAMConfig: settings.IPAMConfig ?? null, Links: null };
+      if (c.State.Running) {
+        await this.deps.networking.connectRunning(c, network, settings);
+        // As Docker: joining a network with embedded DNS switches the container to it. The file
+        // is bind-mounted, so it is rewritten in place, not replaced.
+        const resolvConf = this.deps.networking.resolvConfOf(c);
+        if (resolvConf && c.HostConfig.NetworkMode !== 'host') writeFileSync(join(this.deps.store.dir(c.ID), 'resolv.conf'), resolvConf);
+      } else c.Networks[network] = { Aliases: settings.Aliases ?? null, IPAMConfig: settings.IPAMConfig ?? null, Links: null };
       this.deps.store.save(c);
     });
   }

@@ -4,9 +4,10 @@ import type { ContainerRecord } from './record.js';
 
 /**
  * Namespaces shared with another container (`--network`, `--pid`, `--ipc container:<id>`): its
- * network namespace file, its process's pid and ipc namespaces, and its /dev/shm for ipc.
+ * network namespace file, its process's pid and ipc namespaces, and for ipc its /dev/shm (the
+ * host-side mount `shmDirOf` names: see shm.ts).
  */
-export function sharedNamespaces(c: ContainerRecord, netnsPath: string | undefined, find: (ref: string) => ContainerRecord | undefined): { namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>>; shmPath?: string } {
+export function sharedNamespaces(c: ContainerRecord, netnsPath: string | undefined, find: (ref: string) => ContainerRecord | undefined, shmDirOf: (id: string) => string): { namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>>; shmPath?: string } {
   const namespaces: Partial<Record<'pid' | 'ipc' | 'network', string>> = {};
   let shmPath: string | undefined;
   const other = (mode: string | undefined) => {
@@ -24,7 +25,7 @@ export function sharedNamespaces(c: ContainerRecord, netnsPath: string | undefin
   if (ipc && ipc.HostConfig.IpcMode !== 'shareable') throw invalid(`non-shareable IPC (hint: use IpcMode:shareable for the donor container ${ipc.ID.slice(0, 12)})`);
   if (ipc) {
     namespaces.ipc = `/proc/${ipc.State.Pid}/ns/ipc`;
-    shmPath = `/proc/${ipc.State.Pid}/root/dev/shm`;
+    shmPath = shmDirOf(ipc.ID);
   }
   return { namespaces, shmPath };
 }

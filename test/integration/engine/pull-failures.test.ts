@@ -66,7 +66,7 @@ describe('pull failures', () => {
     ['truncated', /blob sha256:[0-9a-f]{64} of 127\.0\.0\.1:\d+\/truncated:1: got 1000 bytes, want \d+: the download was cut short|the download broke off after 1000 of \d+ bytes \(aborted\): pull again/],
     ['mediatype', /unknown layer media type application\/x-unknown-layer/],
     ['arm', /no matching manifest for linux\/amd64 in the manifest list entries \(the image offers linux\/arm64\): pull with --platform/],
-    ['denied', /wants a user name and password: run login first/],
+    ['denied', /no basic auth credentials for .*: run login first/],
     ['missing', /not found in 127\.0\.0\.1:\d+.*check the name and tag/],
     ['broken', /answered 500 to manifest for 127\.0\.0\.1:\d+\/broken:1: UNKNOWN: disk on fire/],
   ];

@@ -1,0 +1,324 @@
+// One scripted session of the real docker CLI (28.x), run against berthd and, to compare, against
+// Debian's dockerd (docker-cli.test.ts, docker-cli-dockerd.test.ts): version negotiation, import,
+// images, run (attached, detached, --rm, exit codes), exec, logs, ps and inspect formats,
+// networks and published ports, pull/push/login against a registry, save/load, cp, diff, stats,
+// pty sessions, stop/kill/pause/rename/wait/rm, errors with Docker's wording, and containers that
+// survive a daemon crash with restart policies. What differs by design (API version, storage
+// driver name) comes with the target; everything else must hold for both engines.
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBusyboxRootfs } from '../../helpers/busybox.js';
+import { cleanupDir, haveCommand, runCommand, waitFor, type Result } from '../../helpers/runtime.js';
+import { startRegistry } from '../../helpers/registry.js';
+
+/** A daemon the session drives with `docker -H host`. */
+export interface SessionTarget {
+  host: string;
+  /** The network namespace the daemon runs in: a registry for it listens there. */
+  netns?: string;
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  restart(how: 'kill' | 'term'): Promise<void>;
+  log(): string;
+  stop(): Promise<void>;
+  apiVersion: string;
+  storageDriver: string;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+
+export function dockerCliSession(start: () => Promise<SessionTarget>): void {
+  let d: SessionTarget;
+  const ok = async (...args: string[]) => {
+    const r = await d.docker(args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')} exited ${r.code}: ${r.stderr}\n--- berthd log ---\n${d.log().slice(-3000)}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    d = await start();
+    const rootfs = join(work, 'rootfs');
+    makeBusyboxRootfs(rootfs);
+    execFileSync('tar', ['-C', rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
+  });
+  after(async () => {
+    await d?.stop();
+    cleanupDir(work);
+  });
+
+  it('negotiates the API version and says who it is', async () => {
+    assert.equal(await ok('version', '--format', '{{.Server.APIVersion}}'), d.apiVersion);
+    assert.equal(await ok('info', '--format', '{{.Driver}} {{.OSType}}'), `${d.storageDriver} linux`);
+  });
+
+  it('imports a root filesystem and lists it', async () => {
+    assert.match(await ok('import', '--change', 'CMD ["sh"]', join(work, 'rootfs.tar'), 'bb:latest'), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok('images', '--format', '{{.Repository}}:{{.Tag}}'), 'bb:latest');
+    assert.equal(await ok('image', 'inspect', '-f', '{{json .Config.Cmd}}', 'bb'), '["sh"]');
+  });
+
+  it('runs a container attached, with its output, its exit code and --rm', async () => {
+    assert.equal(await ok('run', '--rm', '--network', 'none', 'bb', 'echo', 'hello from berth'), 'hello from berth');
+    const r = await d.docker(['run', '--network', 'none', '--name', 'three', 'bb', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(await ok('ps', '-a', '--filter', 'name=three', '--format', '{{.Status}}'), 'Exited (3) Less than a second ago');
+    assert.equal(await ok('ps', '-aq', '--filter', 'status=exited').then((s) => s.split('\n').length), 1, '--rm removed the first one');
+  });
+
+  it('fails like Docker: unknown image, unknown command (127), name in use', async () => {
+    const noImage = await d.docker(['run', '--pull', 'never', 'nope:1', 'true']);
+    assert.equal(noImage.code, 125);
+    assert.match(noImage.stderr, /No such image: nope:1/);
+    const noCmd = await d.docker(['run', '--network', 'none', 'bb', '/no/such/cmd']);
+    assert.equal(noCmd.code, 127, noCmd.stderr);
+    const clash = await d.docker(['create', '--name', 'three', 'bb']);
+    assert.notEqual(clash.code, 0);
+    assert.match(clash.stderr, /Conflict. The container name "\/three" is already in use/);
+  });
+
+  it('runs detached: ps, inspect, exec, logs, top', async () => {
+    const id = await ok('run', '-d', '--network', 'none', '--name', 'web', 'bb', 'sh', '-c', 'echo started; exec sleep 1000');
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.equal(await ok('ps', '--format', '{{.Names}} {{.Image}} {{.State}}'), 'web bb running');
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.Name}} {{.Config.Hostname}}', 'web'), `true /web ${id.slice(0, 12)}`);
+    assert.equal(await ok('exec', 'web', 'echo', 'hi'), 'hi');
+    assert.equal((await d.docker(['exec', 'web', 'sh', '-c', 'exit 4'])).code, 4);
+    assert.equal(await ok('exec', '-e', 'X=1', '-w', '/tmp', 'web', 'sh', '-c', 'echo $X $(pwd)'), '1 /tmp');
+    assert.equal(await ok('exec', '-u', 'nobody', 'web', 'id', '-u'), '65534', 'a user name, resolved in the container');
+    await waitFor(async () => (await ok('logs', 'web')) === 'started');
+    assert.match(await ok('top', 'web'), /sleep 1000/);
+    // Sharing another container's namespaces: its processes, its network, its hostname's peers.
+    assert.match(await ok('run', '--rm', '--pid', 'container:web', '--network', 'none', 'bb', 'ps', '-o', 'comm'), /sleep/);
+    assert.equal(await ok('run', '--rm', '--network', 'container:web', 'bb', 'sh', '-c', 'ip -o link | wc -l'), '1', 'web has only its loopback (--network none)');
+    const ipc = await d.docker(['run', '--rm', '--ipc', 'container:web', '--network', 'none', 'bb', 'true']);
+    assert.match(ipc.stderr, /non-shareable IPC/, 'as Docker: the donor must be --ipc shareable');
+  });
+
+  it('creates and starts, signals, restarts, and shares an IPC namespace a donor made shareable', async () => {
+    await ok('create', '--name', 'made', '--network', 'none', 'bb', 'sh', '-c', 'echo up; trap "echo got-usr1" USR1; while true; do sleep 0.1; done');
+    assert.equal(await ok('inspect', '-f', '{{.State.Status}}', 'made'), 'created');
+    await ok('start', 'made');
+    await waitFor(async () => (await ok('logs', 'made')) === 'up');
+    await ok('kill', '-s', 'USR1', 'made');
+    await waitFor(async () => (await ok('logs', 'made')) === 'up\ngot-usr1');
+    // sh as PID 1 has no SIGTERM handler: restart -t 1 kills it after a second and starts it again
+    await ok('restart', '-t', '1', 'made');
+    await waitFor(async () => (await ok('logs', 'made')) === 'up\ngot-usr1\nup');
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.RestartCount}}', 'made'), 'true 0', 'a restart by hand is not counted');
+    await ok('rm', '-f', 'made');
+    await ok('run', '-d', '--network', 'none', '--ipc', 'shareable', '--name', 'donor', 'bb', 'sleep', '1000');
+    const donorIpc = await ok('exec', 'donor', 'readlink', '/proc/self/ns/ipc');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--ipc', 'container:donor', 'bb', 'readlink', '/proc/self/ns/ipc'), donorIpc);
+    assert.notEqual(await ok('run', '--rm', '--network', 'none', 'bb', 'readlink', '/proc/self/ns/ipc'), donorIpc);
+    await ok('rm', '-f', 'donor');
+  });
+
+  it('networks: a user network with DNS by name, a published port, connect and disconnect', async () => {
+    await ok('network', 'create', '--subnet', '10.123.0.0/24', '--label', 'team=web', 'front');
+    assert.equal(await ok('network', 'ls', '--filter', 'label=team=web', '--format', '{{.Name}} {{.Driver}}'), 'front bridge');
+    assert.equal(await ok('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'front'), '10.123.0.0/24');
+    await ok('run', '-d', '--network', 'front', '--name', 'srv', '-p', '127.0.0.1::8080', 'bb', 'sh', '-c', 'mkdir /www && echo served > /www/index.html && exec httpd -f -p 8080 -h /www');
+    const published = await ok('port', 'srv', '8080');
+    assert.match(published, /^127\.0\.0\.1:\d+$/);
+    const fetchByName = () => d.docker(['run', '--rm', '--network', 'front', 'bb', 'wget', '-qO-', 'http://srv:8080/']);
+    await waitFor(async () => (await fetchByName()).code === 0, 10_000);
+    assert.equal((await fetchByName()).stdout, 'served\n');
+    assert.match(await ok('inspect', '-f', '{{.NetworkSettings.Networks.front.IPAddress}}', 'srv'), /^10\.123\.0\.\d+$/);
+    // the published port, from the daemon's host
+    const fromHost = await runCommand('nsenter', [`--net=${d.netns ?? '/proc/1/ns/net'}`, '--', 'busybox', 'wget', '-qO-', `http://${published}/`], { timeoutMs: 10_000 });
+    assert.equal(fromHost.stdout, 'served\n', fromHost.stderr);
+    await ok('run', '-d', '--name', 'side', 'bb', 'sleep', '1000');
+    await ok('network', 'connect', 'front', 'side');
+    assert.equal(await ok('exec', 'side', 'wget', '-qO-', 'http://srv:8080/'), 'served');
+    assert.equal(await ok('network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', 'front').then((n) => n.split(' ').sort().join(' ')), 'side srv');
+    await ok('network', 'disconnect', 'front', 'side');
+    assert.equal(await ok('inspect', '-f', '{{len .NetworkSettings.Networks}}', 'side'), '1');
+    const inUse = await d.docker(['network', 'rm', 'front']);
+    assert.notEqual(inUse.code, 0);
+    assert.match(inUse.stderr, /has active endpoints/);
+    await ok('rm', '-f', 'srv', 'side');
+    await ok('network', 'rm', 'front');
+  });
+
+  it('copies files both ways, shows diffs, exports, reports stats and takes live limits', async () => {
+    writeFileSync(join(work, 'note.txt'), 'from the host\n');
+    await ok('cp', join(work, 'note.txt'), 'web:/tmp/note.txt');
+    assert.equal(await ok('exec', 'web', 'cat', '/tmp/note.txt'), 'from the host');
+    await ok('exec', 'web', 'sh', '-c', 'mkdir -p /data/sub && echo inside > /data/sub/f && rm /bin/vi');
+    await ok('cp', 'web:/data', join(work, 'copied'));
+    assert.equal(readFileSync(join(work, 'copied', 'sub', 'f'), 'utf8'), 'inside\n');
+    const diff = (await ok('diff', 'web')).split('\n');
+    for (const line of ['A /data', 'A /data/sub/f', 'C /tmp', 'A /tmp/note.txt', 'D /bin/vi']) assert.ok(diff.includes(line), `${line} in ${diff.join(', ')}`);
+    const cpMissing = await d.docker(['cp', 'web:/no/such', join(work, 'x')]);
+    assert.notEqual(cpMissing.code, 0);
+    assert.match(cpMissing.stderr, /Could not find the file \/no\/such in container/);
+    // a symlink in the container pointing at the host's /etc stays inside the container
+    await ok('exec', 'web', 'ln', '-s', '/etc', '/tmp/etc-link');
+    await ok('cp', join(work, 'note.txt'), 'web:/tmp/etc-link/');
+    assert.equal(await ok('exec', 'web', 'cat', '/etc/note.txt'), 'from the host');
+    assert.equal(existsSync('/etc/note.txt'), false);
+    assert.match(await ok('ps', '-s', '--filter', 'name=web', '--format', '{{.Size}}'), /^\d+(\.\d+)?k?B \(virtual \d+(\.\d+)?MB\)$/);
+    assert.doesNotMatch(await ok('ps', '-s', '--filter', 'name=web', '--format', '{{.Size}}'), /^0B/, 'what the container wrote counts');
+    await ok('export', '-o', join(work, 'web.tar'), 'web');
+    const names = execFileSync('tar', ['-tf', join(work, 'web.tar')]).toString().split('\n');
+    assert.ok(names.includes('tmp/note.txt') && names.includes('bin/busybox'));
+    const stats = JSON.parse(await ok('stats', '--no-stream', '--format', '{{json .}}', 'web')) as { Name: string; MemUsage: string; PIDs: string };
+    assert.equal(stats.Name, 'web');
+    assert.equal(stats.PIDs, '1');
+    await ok('update', '--memory', '64m', '--memory-swap', '128m', 'web');
+    assert.equal(await ok('inspect', '-f', '{{.HostConfig.Memory}}', 'web'), String(64 * 1024 * 1024));
+    assert.match(await ok('stats', '--no-stream', '--format', '{{.MemUsage}}', 'web'), /\/ 64MiB$/);
+  });
+
+  it('drives terminals through a pty: run -it, exec -it, attach and ctrl-p ctrl-q, stdin pipes, logs -f', async () => {
+    // `script` gives the docker CLI a pseudo-terminal; the keystrokes come from a timed shell.
+    const pty = (keys: string, command: string) => runCommand('sh', ['-c', `(${keys}) | script -qfec ${JSON.stringify(command)} /dev/null`], { timeoutMs: 30_000 });
+    const docker = `docker -H ${d.host}`;
+    const run = await pty(`sleep 1; printf 'echo hi-$((40+2))\\r'; sleep 0.5; printf 'exit 7\\r'; sleep 1`, `${docker} run -it --rm --network none bb sh`);
+    assert.equal(run.code, 7, run.stdout);
+    assert.match(run.stdout, /hi-42/);
+    const exec = await pty(`sleep 1; printf 'echo in-exec\\r'; sleep 0.5; printf 'exit 3\\r'; sleep 1`, `${docker} exec -it web sh`);
+    assert.equal(exec.code, 3, `${exec.stdout}\n${d.log().split("\n").filter((l) => /409|ERROR/.test(l)).slice(-3).join("\n")}`);
+    assert.match(exec.stdout, /in-exec/);
+    assert.doesNotMatch(exec.stdout, /Detach/, 'the request body is not typed into the shell');
+    await ok('run', '-dit', '--network', 'none', '--name', 'tty', 'bb', 'sh');
+    const attach = await pty(`sleep 1; printf 'echo attached\\r'; sleep 0.5; printf '\\020\\021'; sleep 1`, `${docker} attach tty`);
+    assert.match(attach.stdout, /attached/);
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}}', 'tty'), 'true', 'ctrl-p ctrl-q leaves it running');
+    assert.equal((await d.docker(['exec', '-i', 'web', 'cat'], { input: 'piped in\n' })).stdout, 'piped in\n');
+    const follow = d.docker(['logs', '-f', (await ok('run', '-d', '--network', 'none', 'bb', 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done')).slice(0, 12)]);
+    assert.equal((await follow).stdout, 'line1\nline2\nline3\n', 'logs -f follows until the container exits');
+    await ok('rm', '-f', 'tty');
+  });
+
+  it('commits a container into an image, runs healthchecks, and reports events', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    assert.match(await ok('commit', '-c', 'CMD ["cat", "/tmp/note.txt"]', '-m', 'with a note', 'web', 'committed:1'), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', 'committed:1'), 'from the host');
+    assert.equal(await ok('history', '--format', '{{.Comment}}', 'committed:1').then((h) => h.split('\n')[0]), 'with a note');
+    await ok('run', '-d', '--network', 'none', '--name', 'hc', '--health-cmd', 'test -e /tmp/ok', '--health-interval', '200ms', '--health-retries', '1', 'bb', 'sleep', '1000');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Health.Status}}', 'hc')) === 'unhealthy', 10_000);
+    await ok('exec', 'hc', 'touch', '/tmp/ok');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Health.Status}}', 'hc')) === 'healthy', 10_000);
+    assert.match(await ok('ps', '--filter', 'name=hc', '--format', '{{.Status}}'), /\(healthy\)$/);
+    const events = await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=hc', '--format', '{{.Action}}');
+    for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
+    await ok('rm', '-f', 'hc');
+  });
+
+  it('images: tag, save and load, rmi, then login, push, pull, run and logout against a registry', { skip: haveCommand('docker-registry') && haveCommand('htpasswd') ? false : 'docker-registry or htpasswd not installed' }, async () => {
+    await ok('tag', 'bb', 'bb:copy');
+    assert.equal(await ok('images', '--format', '{{.Repository}}:{{.Tag}}', 'bb').then((l) => l.split('\n').sort().join(' ')), 'bb:copy bb:latest');
+    await ok('save', '-o', join(work, 'bb.tar'), 'bb:copy');
+    assert.equal(await ok('rmi', 'bb:copy'), 'Untagged: bb:copy');
+    assert.equal(await ok('load', '-i', join(work, 'bb.tar')), 'Loaded image: bb:copy');
+    assert.equal(await ok('inspect', '-f', '{{.Id}}', 'bb:copy'), await ok('inspect', '-f', '{{.Id}}', 'bb:latest'));
+    await ok('rmi', 'bb:copy');
+
+    const htpasswd = join(work, 'htpasswd');
+    writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', 'alice', 's3cret']));
+    const registry = await startRegistry({ htpasswd, netns: d.netns });
+    const config = ['--config', join(work, 'docker-config')];
+    try {
+      const ref = `${registry.host}/team/bb:1`;
+      await ok('tag', 'committed:1', ref);
+      const denied = await d.docker([...config, 'push', ref]);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /no basic auth credentials/);
+      const wrong = await d.docker([...config, 'login', '-u', 'alice', '--password-stdin', registry.host], { input: 'wrong\n' });
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, new RegExp(`login attempt to http://${registry.host}/v2/ failed with status: 401 Unauthorized`));
+      const login = await d.docker([...config, 'login', '-u', 'alice', '--password-stdin', registry.host], { input: 's3cret\n' });
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stdout, /Login Succeeded/);
+      const push = await ok(...config, 'push', ref);
+      assert.match(push, /^1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+      await ok('rmi', ref, 'committed:1');
+      const pull = await ok(...config, 'pull', ref);
+      assert.match(pull, /^[0-9a-f]{12}: Already exists$/m, 'busybox\'s layer is here already');
+      assert.match(pull, /^[0-9a-f]{12}: Pull complete$/m, 'the committed layer came down');
+      assert.match(pull, new RegExp(`Status: Downloaded newer image for ${ref.replace(/[.]/g, '\\.')}$`, 'm'));
+      assert.equal(await ok('run', '--rm', '--network', 'none', ref), 'from the host');
+      assert.match(await ok(...config, 'logout', registry.host), new RegExp(`Removing login credentials for ${registry.host}`));
+      await ok('rmi', ref);
+      const anonymous = await d.docker([...config, 'pull', ref]);
+      assert.notEqual(anonymous.code, 0, 'logged out: the registry refuses again');
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('keeps data in volumes: named, copy-up, anonymous with rm -v, read-only binds, --volumes-from, tmpfs', async () => {
+    await ok('volume', 'create', '--label', 'team=infra', 'data');
+    await ok('run', '--rm', '--network', 'none', '-v', 'data:/data', 'bb', 'sh', '-c', 'echo kept > /data/f');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', 'data:/data', 'bb', 'cat', '/data/f'), 'kept');
+    assert.equal(await ok('volume', 'ls', '--filter', 'label=team=infra', '--format', '{{.Name}}'), 'data');
+    await ok('run', '-d', '--network', 'none', '--name', 'holder', '-v', 'data:/data', '-v', '/anon', 'bb', 'sleep', '1000');
+    const inUse = await d.docker(['volume', 'rm', 'data']);
+    assert.notEqual(inUse.code, 0);
+    assert.match(inUse.stderr, /volume is in use/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--volumes-from', 'holder', 'bb', 'cat', '/data/f'), 'kept');
+    const anon = JSON.parse(await ok('inspect', '-f', '{{json .Mounts}}', 'holder')) as Array<{ Destination: string; Name: string }>;
+    const anonName = anon.find((m) => m.Destination === '/anon')!.Name;
+    await ok('rm', '-f', '-v', 'holder');
+    assert.equal((await d.docker(['volume', 'inspect', anonName])).code, 1, 'rm -v removed the anonymous volume');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', 'etc-copy:/etc', 'bb', 'head', '-1', '/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh', 'the image\'s /etc copied up');
+    mkdirSync(join(work, 'bind'), { recursive: true });
+    writeFileSync(join(work, 'bind', 'host.txt'), 'host file\n');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '-v', `${join(work, 'bind')}:/h:ro`, 'bb', 'cat', '/h/host.txt'), 'host file');
+    const ro = await d.docker(['run', '--rm', '--network', 'none', '-v', `${join(work, 'bind')}:/h:ro`, 'bb', 'touch', '/h/new']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--tmpfs', '/t:size=1m', 'bb', 'sh', '-c', 'grep " /t " /proc/mounts | cut -d" " -f3'), 'tmpfs');
+    await ok('volume', 'rm', 'data', 'etc-copy');
+  });
+
+  it('prunes the system: stopped containers, unused networks, dangling images, no build cache', async () => {
+    assert.deepEqual((await ok('system', 'df', '--format', '{{.Type}}')).split('\n'), ['Images', 'Containers', 'Local Volumes', 'Build Cache']);
+    assert.match(await ok('system', 'df', '-v', '--format', '{{range .Images}}{{.Repository}} {{end}}'), /\bbb\b/);
+    await ok('run', '--network', 'none', '--name', 'leftover', 'bb', 'true');
+    const out = await ok('system', 'prune', '-f');
+    assert.match(out, /Total reclaimed space/);
+    assert.equal((await d.docker(['inspect', 'leftover'])).code, 1, 'the stopped container went');
+  });
+
+  it('pauses, renames, stops, waits and removes', async () => {
+    await ok('pause', 'web');
+    assert.equal(await ok('inspect', '-f', '{{.State.Status}}', 'web'), 'paused');
+    await ok('unpause', 'web');
+    await ok('rename', 'web', 'web2');
+    const waiting = d.docker(['wait', 'web2']);
+    await ok('stop', '-t', '1', 'web2');
+    assert.equal((await waiting).stdout.trim(), '137', 'sleep ignores SIGTERM as PID 1: killed after the timeout');
+    assert.equal((await d.docker(['stop', 'web2'])).code, 0, 'stopping a stopped container is fine');
+    const running = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '1000');
+    const rm = await d.docker(['rm', running]);
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /You cannot remove a running container/);
+    await ok('rm', '-f', running, 'web2');
+  });
+
+  it('keeps containers across a daemon crash, and restarts them by policy', async () => {
+    const keep = await ok('run', '-d', '--network', 'none', '--name', 'keep', 'bb', 'sleep', '1000');
+    await ok('run', '-d', '--network', 'none', '--restart', 'always', '--name', 'always', 'bb', 'sleep', '1000');
+    const pid = await ok('inspect', '-f', '{{.State.Pid}}', 'keep');
+    await d.restart('kill');
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'keep'), `true ${pid}`, 'the same process, still running');
+    await ok('kill', 'always');
+    // a kill by the user is a stop: always restarts only at the next daemon start
+    await d.restart('term');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.State.Running}}', 'always')) === 'true', 10_000);
+    await ok('stop', '-t', '0', 'keep');
+    assert.equal(await ok('ps', '-a', '--filter', `id=${keep}`, '--format', '{{.State}}'), 'exited');
+  });
+
+  it('restarts an on-failure container until its retry count is spent', async () => {
+    await ok('run', '-d', '--network', 'none', '--restart', 'on-failure:2', '--name', 'flaky', 'bb', 'sh', '-c', 'exit 1');
+    await waitFor(async () => (await ok('inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'flaky')) === '2 exited', 15_000);
+  });
+}
