@@ -10,7 +10,7 @@ import { cleanEntryPath, resolveDir, resolveInRoot } from '../../image/secure-pa
 import { writableLayerDir } from '../../supervisor/snapshots/types.js';
 import type { CgroupStats } from '../../runtime/cgroups/stats.js';
 import { exportTree } from '../../engine/images/import-export.js';
-import { dockerStats, systemCpuNs, type StatsSample } from '../../engine/containers/stats.js';
+import { dockerStats, networkCounters, systemCpuNs, type StatsSample } from '../../engine/containers/stats.js';
 import { buildResources } from '../../engine/containers/spec/resources.js';
 import type { HostConfig } from '../../engine/containers/api-types.js';
 import { readJson, sendJson } from '../http.js';
@@ -120,7 +120,8 @@ async function sample(ctx: Ctx, id: string): Promise<StatsSample> {
   const c = e.containers.get(id);
   let cg: CgroupStats | undefined;
   if (c.State.Running) cg = (await e.tasks.stats(e.config.namespace, c.ID).catch(() => undefined)) as CgroupStats | undefined;
-  return { at: new Date(), cg, system: systemCpuNs() };
+  const ownNetwork = c.State.Running && c.State.Pid && c.HostConfig.NetworkMode !== 'host';
+  return { at: new Date(), cg, system: systemCpuNs(), networks: ownNetwork ? networkCounters(c.State.Pid) : undefined };
 }
 
 async function stats(ctx: Ctx): Promise<void> {

@@ -19,6 +19,39 @@ export interface StatsSample {
   at: Date;
   cg?: CgroupStats;
   system: number;
+  /** Per interface of the container's own network namespace (none with --network host). */
+  networks?: Record<string, NetworkCounters>;
+}
+
+/** Docker's per-interface counters in `networks`. */
+export interface NetworkCounters {
+  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
+  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
+}
+
+/**
+ * The interfaces of `/proc/<pid>/net/dev` (the process's network namespace), loopback left out
+ * as Docker does. Columns: 8 receive counters (bytes packets errs drop fifo frame compressed
+ * multicast), then 8 transmit ones (bytes packets errs drop fifo colls carrier compressed).
+ */
+export function parseNetDev(text: string): Record<string, NetworkCounters> {
+  const out: Record<string, NetworkCounters> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    if (v.length < 16 || v.some((n) => !Number.isFinite(n))) continue;
+    out[m[1]!] = { rx_bytes: v[0]!, rx_packets: v[1]!, rx_errors: v[2]!, rx_dropped: v[3]!, tx_bytes: v[8]!, tx_packets: v[9]!, tx_errors: v[10]!, tx_dropped: v[11]! };
+  }
+  return out;
+}
+
+export function networkCounters(pid: number): Record<string, NetworkCounters> | undefined {
+  try {
+    return parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8'));
+  } catch {
+    return undefined; // it exited meanwhile
+  }
 }
 
 function cpuBlock(s: StatsSample | undefined): Record<string, unknown> {
@@ -49,6 +82,7 @@ export function dockerStats(c: ContainerRecord, now: StatsSample, prev: StatsSam
     cpu_stats: cpuBlock(now.cg ? now : undefined),
     precpu_stats: cpuBlock(prev?.cg ? prev : undefined),
     memory_stats: m ? { usage: m.usage.usage, max_usage: m.usage.max, stats: m.raw, limit: unlimited ? totalMemory() : m.usage.limit } : {},
+    ...(now.networks ? { networks: now.networks } : {}),
     name: c.Name,
     id: c.ID,
   };

@@ -129,6 +129,7 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     await waitFor(async () => (await fetchByName()).code === 0, 10_000);
     assert.equal((await fetchByName()).stdout, 'served\n');
     assert.match(await ok('inspect', '-f', '{{.NetworkSettings.Networks.front.IPAddress}}', 'srv'), /^10\.123\.0\.\d+$/);
+    assert.match(await ok('stats', '--no-stream', '--format', '{{.NetIO}}', 'srv'), /^[1-9][\d.]*k?B \/ [1-9][\d.]*k?B$/, 'its traffic counted');
     // the published port, from the daemon's host
     const fromHost = await runCommand('nsenter', [`--net=${d.netns ?? '/proc/1/ns/net'}`, '--', 'busybox', 'wget', '-qO-', `http://${published}/`], { timeoutMs: 10_000 });
     assert.equal(fromHost.stdout, 'served\n', fromHost.stderr);
