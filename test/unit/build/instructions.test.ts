@@ -83,6 +83,14 @@ it('parses COPY and ADD sources, destination and flags (JSON form too)', () => {
   fails('ADD --from=x a b', 'unknown flag: --from');
 });
 
+it('names the first and last line of a continued instruction in errors', () => {
+  assert.throws(() => parseDockerfile('FROM x\nCOPY \\\n  # comment\n  onlyone\nRUN y\n'), (e: unknown) => {
+    assert.ok(e instanceof DockerfileError);
+    assert.deepEqual([e.line, e.endLine, e.reason], [2, 4, 'COPY requires at least two arguments, but only one was provided. Destination could not be determined']);
+    return true;
+  });
+});
+
 it('parses single-argument instructions and lists', () => {
   assert.deepEqual(steps('USER patrick:staff\nWORKDIR /path to/dir\nSTOPSIGNAL SIGKILL\nMAINTAINER A <a@b.c>\nSHELL ["powershell", "-command"]').map((i) => {
     const { line: _l, endLine: _e, source: _s, ...rest } = i;

@@ -61,6 +61,7 @@ it('splits words after expansion; quotes keep spaces', () => {
   assert.deepEqual(lex.processWords('x${SPACE}y', env), ['xa', 'by']);
   assert.deepEqual(lex.processWords('"${SPACE}" z', env), ['a  b', 'z']);
   assert.deepEqual(lex.processWords('  one   two ', env), ['one', 'two']);
+  assert.deepEqual(lex.processWords('a${UNSET:-b}c d', env), ['abc', 'd']);
   assert.equal(lex.processWord('x${SPACE}y', env), 'xa  by');
   const r = lex.process('$NAME $NOPE', env);
   assert.deepEqual([[...r.matched], [...r.unmatched]], [['NAME'], ['NOPE']]);

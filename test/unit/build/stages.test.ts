@@ -2,9 +2,7 @@
 // dependencies and parallel levels, unused build-arg warnings.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BerthError,
-} from '../../../src/common/errors.js';
+import { BerthError } from '../../../src/common/errors.js';
 import {
   DockerfileError, exposedPorts, expandInstruction, parseDockerfile, planBuild, resolveWorkdir,
   type BuildArgValues, type BuildPlan, type Instruction, type StageVariables,
