@@ -11,6 +11,7 @@ import { BerthError } from '../common/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { HttpError, Query, sendError, statusOf } from './http.js';
 import { Router, type Ctx } from './router.js';
+import { buildRoutes } from './routes/build.js';
 import { containerFileRoutes } from './routes/container-files.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
@@ -40,6 +41,7 @@ export class ApiServer {
 
   constructor(private readonly engine: Engine, private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void = () => {}) {
     systemRoutes(this.router);
+    buildRoutes(this.router);
     imageRoutes(this.router);
     containerRoutes(this.router);
     containerFileRoutes(this.router);

@@ -16,6 +16,7 @@ import type { DaemonConfig } from './config.js';
 import { EventLog } from './events.js';
 import { ExecService } from './containers/exec.js';
 import { HealthMonitor } from './containers/health.js';
+import { BUILD_STEP_LABEL, EngineBuildBackend } from './build-backend.js';
 import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
 import { releaseOrphanLeases } from './images/layers.js';
@@ -49,6 +50,8 @@ export class Engine {
   readonly volumes: VolumeStore;
   readonly networks: NetworkManager;
   readonly health: HealthMonitor;
+  /** What `POST /build` hands the builder: step containers, commits and the cache. */
+  readonly buildBackend: EngineBuildBackend;
   readonly events = new EventLog();
   readonly registry: RegistryClient;
   private readonly registryOptions: RegistryOptions;
@@ -85,6 +88,7 @@ export class Engine {
     this.containers = containers;
     this.execs = new ExecService(containers, this.events, config.execRoot);
     this.health = new HealthMonitor(containers, this.execs, this.events);
+    this.buildBackend = new EngineBuildBackend(containers, this.images, config.execRoot);
   }
 
   /** A registry client that answers challenges with these credentials (a request's X-Registry-Auth). */
@@ -102,6 +106,10 @@ export class Engine {
     const live = this.containers.list().filter((c) => c.State.Running).flatMap((c) => Object.keys(c.Networks).map((network) => ({ containerId: c.ID, network })));
     await this.networks.init(live);
     await this.containers.restore();
+    // Step containers of a build the daemon was killed in: nobody will commit or remove them.
+    for (const c of this.containers.list().filter((x) => x.Config.Labels?.[BUILD_STEP_LABEL])) {
+      await this.containers.remove(c.ID, { force: true, volumes: true }).catch((err) => this.config.log?.('warn', `build step container ${c.ID.slice(0, 12)}: ${(err as Error).message}`));
+    }
     const users = this.containers.list().map((c) => ({ id: c.ID, volumes: volumeNames(c.MountPoints ?? []), running: c.State.Running }));
     for (const w of this.volumes.restore(users)) this.config.log?.('warn', w);
     for (const c of this.containers.list()) if (c.State.Running) this.health.watch(c.ID); // probes start over

@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupDir, haveCommand, runCommand, waitFor, type Result } from './runtime.js';
+import { cleanupDir, haveCommand, processesMentioning, runCommand, waitFor, type Result } from './runtime.js';
 import { unmountAll } from '../../src/sys/mount.js';
 
 export interface TestDockerd {
@@ -45,7 +45,21 @@ export async function startDockerd(opts: { network?: boolean; liveRestore?: bool
   const containerdSock = join(dir, 'containerd.sock');
   const children: ChildProcess[] = [];
   const stop = async () => {
+    // Containers first: with --live-restore they would outlive dockerd, their shims containerd.
+    try {
+      const ids = (await runCommand('docker', ['-H', `unix://${socket}`, 'ps', '-aq'], { timeoutMs: 10_000 })).stdout.split('\n').filter(Boolean);
+      if (ids.length) await runCommand('docker', ['-H', `unix://${socket}`, 'rm', '-f', ...ids], { timeoutMs: 60_000 });
+    } catch {
+      // no daemon: the sweep below
+    }
     for (const c of [...children].reverse()) await stopChild(c);
+    for (const pid of processesMentioning(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     // whatever the daemons left mounted under their roots
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
     for (const m of mounts.sort().reverse()) {

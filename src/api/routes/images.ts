@@ -69,8 +69,9 @@ function list(ctx: Ctx): void {
   const svc = ctx.engine.images;
   const refs = [...(filters.reference ?? [])];
   const containers = ctx.engine.containers;
-  let images = svc.list();
-  if (filters.dangling?.length) images = images.filter((i) => (i.repoTags.length === 0) === (filters.dangling![0] === 'true' || filters.dangling![0] === '1'));
+  // Intermediate build images only with all=1, and never dangling (they are the build cache).
+  let images = svc.list().filter((i) => !i.intermediate || ctx.query.bool('all'));
+  if (filters.dangling?.length) images = images.filter((i) => (i.repoTags.length === 0 && !i.intermediate) === (filters.dangling![0] === 'true' || filters.dangling![0] === '1'));
   if (refs.length) images = images.filter((i) => i.repoTags.some((t) => refs.some((r) => globMatch(r, t) || globMatch(r, t.replace(/:[^:/]+$/, '')))));
   if (filters.label?.length) images = images.filter((i) => labelsMatch(i.config.config?.Labels, filters.label));
   for (const key of ['before', 'since'] as const) {

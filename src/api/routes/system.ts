@@ -145,5 +145,5 @@ export function systemRoutes(r: Router): void {
     .add('GET', '/system/df', df)
     .add('POST', '/auth', auth)
     // There is no build cache before the builder exists: nothing to prune, truthfully.
-    .add('POST', '/build/prune', (ctx) => sendJson(ctx.res!, 200, { CachesDeleted: null, SpaceReclaimed: 0 }));
+    .add('POST', '/build/prune', (ctx) => sendJson(ctx.res!, 200, ctx.engine.images.pruneBuildCache()));
 }

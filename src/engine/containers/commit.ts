@@ -28,7 +28,7 @@ export interface CommitOptions {
 }
 
 /** The container's snapshot as a layer tar: overlay's upper directory, or a naive copy beside its parent. */
-async function* changesTar(svc: ContainerService, key: string, parent: string | undefined, execRoot: string): AsyncGenerator<Buffer> {
+export async function* changesTar(svc: ContainerService, key: string, parent: string | undefined, execRoot: string): AsyncGenerator<Buffer> {
   const sn = svc.deps.snapshotter;
   const upper = writableLayerDir(sn.mounts(key));
   if (sn.name === 'overlayfs') {

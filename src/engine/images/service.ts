@@ -36,12 +36,18 @@ export interface LocalImage extends ImageContent {
   recordedAt: string;
   /** When a tag last moved onto it. */
   lastTagTime?: string;
+  /** Only the build cache keeps it (Docker's intermediate images: shown by `images -a` only). */
+  intermediate: boolean;
 }
 
 export type RemoveResult = Array<{ Untagged: string } | { Deleted: string }>;
 
 const DANGLING = 'moby-dangling@';
-const isDangling = (name: string) => name.startsWith(DANGLING);
+/** The build cache's records: a step's cache key → the image it made (an intermediate image). */
+const BUILD = 'moby-build@';
+const isBuildRecord = (name: string) => name.startsWith(BUILD);
+/** Records that are no name a user gave: a dangling image's, or the build cache's. */
+const isDangling = (name: string) => name.startsWith(DANGLING) || isBuildRecord(name);
 const HEX_ID = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 export class ImageService {
@@ -70,7 +76,8 @@ export class ImageService {
         this.contentCache.set(r.target.digest, c);
       }
       let img = byId.get(c.configDigest);
-      if (!img) byId.set(c.configDigest, (img = { ...c, id: c.configDigest, records: [], repoTags: [], repoDigests: [], recordedAt: r.createdAt }));
+      if (!img) byId.set(c.configDigest, (img = { ...c, id: c.configDigest, records: [], repoTags: [], repoDigests: [], recordedAt: r.createdAt, intermediate: true }));
+      if (!isBuildRecord(r.name)) img.intermediate = false;
       img.records.push(r);
       if (r.createdAt < img.recordedAt) img.recordedAt = r.createdAt;
       if (isDangling(r.name)) continue;
@@ -144,7 +151,7 @@ export class ImageService {
   }
 
   private keepIfUnnamed(target: Descriptor): void {
-    if (this.deps.images.list(this.ns).some((r) => r.target.digest === target.digest)) return;
+    if (this.deps.images.list(this.ns).some((r) => r.target.digest === target.digest && !isBuildRecord(r.name))) return;
     this.deps.images.put(this.ns, { name: `${DANGLING}${target.digest}`, target });
   }
 
@@ -255,13 +262,41 @@ export class ImageService {
     const before = this.bytesOnDisk();
     const deleted: RemoveResult = [];
     for (const img of this.list()) {
-      if (!opts.all && img.repoTags.length > 0) continue;
+      if (!opts.all && (img.repoTags.length > 0 || img.intermediate)) continue;
       if ((this.deps.usedBy?.(img.id) ?? []).length > 0) continue;
       if (opts.until && new Date(img.config.created ?? img.recordedAt) >= opts.until) continue;
       if (opts.labels && !opts.labels(img.config.config?.Labels ?? {})) continue;
       deleted.push(...this.remove(img.id, { force: true }));
     }
     return { ImagesDeleted: deleted, SpaceReclaimed: Math.max(0, before - this.bytesOnDisk()) };
+  }
+
+  /** The image a build step with this cache key made, if it is still here. */
+  buildCacheGet(key: string): LocalImage | undefined {
+    const r = this.deps.images.find(this.ns, `${BUILD}${key}`);
+    if (!r) return undefined;
+    try {
+      return this.byTarget(r.target.digest);
+    } catch {
+      return undefined; // its content went
+    }
+  }
+
+  buildCachePut(key: string, target: Descriptor): void {
+    this.deps.images.put(this.ns, { name: `${BUILD}${key}`, target });
+  }
+
+  /** `docker builder prune`: the build cache's records go, and what only they kept. */
+  pruneBuildCache(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    const before = this.bytesOnDisk();
+    const deleted: string[] = [];
+    for (const r of this.deps.images.list(this.ns)) {
+      if (!isBuildRecord(r.name)) continue;
+      this.deps.images.delete(this.ns, r.name);
+      deleted.push(r.name.slice(BUILD.length));
+    }
+    this.collectGarbage();
+    return { CachesDeleted: deleted, SpaceReclaimed: Math.max(0, before - this.bytesOnDisk()) };
   }
 
   /** Content and snapshots that no image (in any namespace), lease or container reaches go. */

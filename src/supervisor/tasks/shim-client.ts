@@ -29,12 +29,13 @@ function connectLongPath(path: string): Socket {
     return connect(path); // fails with the usual error for a missing directory
   }
   const sock = connect(`/proc/self/fd/${fd}/${basename(path)}`);
+  // Once only: a socket can 'connect' and later fail, and a second close would close whatever
+  // file has reused that fd number by then (a log stream, which then dies with EBADF).
+  let released = false;
   const release = () => {
-    try {
-      closeSync(fd);
-    } catch {
-      // closed already
-    }
+    if (released) return;
+    released = true;
+    closeSync(fd);
   };
   sock.once('connect', release);
   sock.once('error', release);

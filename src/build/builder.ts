@@ -1,0 +1,226 @@
+// The classic Dockerfile builder's executor. It plans the build (only the stages the target
+// needs), builds each level of independent stages in parallel, and runs every instruction as
+// Docker's classic builder does: a metadata step commits a new config; RUN runs a container from
+// the current image and commits its changes as a layer; COPY/ADD copy into a container's root
+// and commit; each step is first looked up in the cache, keyed on the parent image (which
+// carries the whole config), the instruction and, for COPY/ADD, the checksum of what it copies.
+// Step containers are removed whatever happens; a failing RUN ends the build with its exit code.
+import { createHash } from 'node:crypto';
+import { BerthError } from '../common/errors.js';
+import type { ContainerConfig } from '../image/config.js';
+import type { BuildBackend, BuildImage, StepCommit } from './backend.js';
+import { BuildContext, type SourceMatch } from './context.js';
+import { copyInto, makeDirIn } from './copy.js';
+import {
+  DockerfileError, EXPANDED_KINDS, StageVariables, expandInstruction, parseDockerfile, parseTrigger, planBuild,
+  type AddInstruction, type BuildArgValues, type BuildPlan, type CopyInstruction, type PlannedStage, type StageInstruction,
+} from './dockerfile/index.js';
+import { HeldOutput, type BuildOutput } from './output.js';
+import { DEFAULT_SHELL, applyMetadata, applyWorkdir, commandArgs, nopCreatedBy, type StageState } from './step-config.js';
+
+export interface BuildOptions {
+  /** The Dockerfile's path in the context. */
+  dockerfile: string;
+  tags: string[];
+  buildArgs: BuildArgValues;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  /** --label: added to the final image. */
+  labels: Record<string, string>;
+  platform?: string;
+  /** RUN containers' network: "default", "host" or "none". */
+  networkMode: string;
+  shmSize?: number;
+}
+
+/** A failed build: the message Docker shows, and the exit code the CLI ends with (a RUN's own). */
+export class BuildError extends BerthError {
+  constructor(message: string, readonly exitCode = 1) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+function cacheKey(parent: BuildImage, parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify([parent.id, ...parts])).digest('hex');
+}
+
+export class Builder {
+  private readonly results = new Map<number, BuildImage>();
+  private plan!: BuildPlan;
+  private totalSteps = 0;
+
+  constructor(
+    private readonly backend: BuildBackend,
+    private readonly context: BuildContext,
+    private readonly o: BuildOptions,
+  ) {}
+
+  /** Builds, tags and returns the final image; progress goes to `out`. */
+  async build(out: BuildOutput): Promise<BuildImage> {
+    const text = this.context.readDockerfile(this.o.dockerfile);
+    const dockerfile = parseDockerfile(text);
+    this.plan = planBuild(dockerfile, { target: this.o.target, buildArgs: this.o.buildArgs, pruneUnused: true });
+    const firstStep = new Map<number, number>();
+    this.totalSteps = dockerfile.metaArgs.length;
+    for (const s of this.plan.stages) {
+      firstStep.set(s.index, this.totalSteps + 1);
+      this.totalSteps += 1 + s.stage.instructions.length;
+    }
+    dockerfile.metaArgs.forEach((a, i) => out.stream(`Step ${i + 1}/${this.totalSteps} : ${a.source}\n`));
+    const byIndex = new Map(this.plan.stages.map((s) => [s.index, s]));
+    for (const level of this.plan.levels) {
+      if (level.length === 1) {
+        this.results.set(level[0]!, await this.buildStage(byIndex.get(level[0]!)!, firstStep.get(level[0]!)!, out));
+        continue;
+      }
+      // Independent stages at once; each one's lines held and written in order.
+      const held = level.map(() => new HeldOutput());
+      const settled = await Promise.allSettled(level.map((i, n) => this.buildStage(byIndex.get(i)!, firstStep.get(i)!, held[n]!)));
+      for (const [n, r] of settled.entries()) {
+        held[n]!.flushTo(out);
+        if (r.status === 'rejected') throw r.reason;
+        this.results.set(level[n]!, r.value);
+      }
+    }
+    let image = this.results.get(this.plan.target)!;
+    if (Object.keys(this.o.labels).length) {
+      const config = { ...(image.config.config ?? {}), Labels: { ...(image.config.config?.Labels ?? {}), ...this.o.labels } };
+      const shell = config.Shell?.length ? config.Shell : DEFAULT_SHELL;
+      image = await this.backend.commitConfig(image, { config, createdBy: nopCreatedBy(shell, ` LABEL ${Object.entries(this.o.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`) });
+    }
+    const warning = this.plan.args.unconsumedWarning();
+    if (warning) out.stream(`${warning}\n`);
+    out.aux({ ID: image.id });
+    out.stream(`Successfully built ${short(image.id)}\n`);
+    for (const t of this.o.tags) {
+      this.backend.tag(image, t);
+      out.stream(`Successfully tagged ${t.includes(':') && !t.endsWith(']') && /:[^/]+$/.test(t) ? t : `${t}:latest`}\n`);
+    }
+    return image;
+  }
+
+  private async baseImage(s: PlannedStage, out: BuildOutput): Promise<BuildImage> {
+    if (s.base.kind === 'stage') return this.results.get(s.base.index)!;
+    if (s.base.kind === 'scratch') return this.backend.scratch();
+    return this.backend.image(s.base.ref, { pull: this.o.pull, platform: s.from.platform ?? this.o.platform, progress: (l) => out.stream(`${l}\n`) });
+  }
+
+  private async buildStage(s: PlannedStage, firstStep: number, out: BuildOutput): Promise<BuildImage> {
+    let step = firstStep;
+    out.stream(`Step ${step++}/${this.totalSteps} : ${s.stage.from.source}\n`);
+    let image = await this.baseImage(s, out);
+    out.stream(` ---> ${short(image.id)}\n`);
+    const state: StageState = { config: structuredClone(image.config.config ?? {}), cmdSet: false };
+    // As Docker's classic builder: a stage whose base sets no PATH gets the default one.
+    if (!(state.config.Env ?? []).some((e) => e.startsWith('PATH='))) state.config.Env = [...(state.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
+    const vars = new StageVariables(this.plan.args, state.config.Env ?? []);
+    const triggers = state.config.OnBuild ?? [];
+    if (triggers.length) {
+      // The base image's ONBUILD triggers run first, and are not inherited further.
+      out.stream(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+      state.config.OnBuild = null;
+      for (const t of triggers) image = await this.step(s, image, state, vars, parseTrigger(t), out);
+    }
+    for (const instr of s.stage.instructions) {
+      out.stream(`Step ${step++}/${this.totalSteps} : ${instr.source}\n`);
+      image = await this.step(s, image, state, vars, instr, out);
+    }
+    return image;
+  }
+
+  /** One instruction: from the cache, or done and committed. Returns the step's image. */
+  private async step(s: PlannedStage, parent: BuildImage, state: StageState, vars: StageVariables, raw: StageInstruction, out: BuildOutput): Promise<BuildImage> {
+    const instr = EXPANDED_KINDS.has(raw.kind) ? expandInstruction(raw, vars.expansionEnv(), this.plan.escapeToken) : raw;
+    const shell = state.config.Shell?.length ? state.config.Shell : DEFAULT_SHELL;
+    let image: BuildImage;
+    if (instr.kind === 'RUN') image = await this.run(parent, state, vars, commandArgs(instr.cmd, shell), out);
+    else if (instr.kind === 'COPY' || instr.kind === 'ADD') image = await this.copy(s, parent, state, instr, shell, out);
+    else if (instr.kind === 'WORKDIR') {
+      const dir = applyWorkdir(state, instr.path);
+      // As Docker: the directory is made in the image, so a later RUN can cd into it.
+      image = await this.cachedOr(parent, ['WORKDIR', dir, state.config], out, () => this.inContainer(parent, state, nopCreatedBy(shell, ` WORKDIR ${dir}`), async (rootfs) => makeDirIn(rootfs, dir)));
+    } else {
+      if (instr.kind === 'ENV' || instr.kind === 'ARG') {
+        vars.apply(instr);
+        state.config.Env = [...vars.env];
+      }
+      const text = applyMetadata(state, instr);
+      if (text === undefined) throw new DockerfileError(`unknown instruction: ${instr.kind}`, instr.line);
+      const commit: StepCommit = { config: state.config, createdBy: nopCreatedBy(shell, text), author: state.author };
+      image = await this.cachedOr(parent, [commit], out, () => this.backend.commitConfig(parent, structuredClone(commit)));
+    }
+    out.stream(` ---> ${short(image.id)}\n`);
+    // the next step starts from what this one made (a cache hit's config equals the computed one)
+    state.config = structuredClone(image.config.config ?? {});
+    return image;
+  }
+
+  private async cachedOr(parent: BuildImage, keyParts: unknown[], out: BuildOutput, make: () => Promise<BuildImage>): Promise<BuildImage> {
+    const key = cacheKey(parent, keyParts);
+    if (!this.o.noCache) {
+      const hit = this.backend.cached(key);
+      if (hit) {
+        out.stream(' ---> Using cache\n');
+        return hit;
+      }
+    }
+    const made = await make();
+    this.backend.remember(key, made);
+    return made;
+  }
+
+  /** RUN: a container from the current image with the build args in its env, committed as a layer. */
+  private async run(parent: BuildImage, state: StageState, vars: StageVariables, cmd: string[], out: BuildOutput): Promise<BuildImage> {
+    const createdBy = vars.historyCommand(cmd).join(' ');
+    const runConfig: ContainerConfig = { ...state.config, Cmd: cmd, Entrypoint: null, Env: [...vars.env, ...vars.runArgs()] };
+    return this.cachedOr(parent, ['RUN', createdBy, runConfig.Env], out, async () => {
+      const id = await this.backend.createContainer(parent, { config: runConfig, networkMode: this.o.networkMode, shmSize: this.o.shmSize });
+      try {
+        out.stream(` ---> Running in ${short(id)}\n`);
+        const status = await this.backend.runContainer(id, (chunk) => out.stream(chunk.toString()));
+        if (status !== 0) throw new BuildError(`The command '${cmd.join(' ')}' returned a non-zero code: ${status}`, status);
+        return await this.backend.commitContainer(id, parent, { config: state.config, createdBy, author: state.author });
+      } finally {
+        await this.backend.removeContainer(id).catch(() => {});
+        out.stream(`Removing intermediate container ${short(id)}\n`);
+      }
+    });
+  }
+
+  /** A container from `parent` that is not run: `fn` changes its files, then it is committed. */
+  private async inContainer(parent: BuildImage, state: StageState, createdBy: string, fn: (rootfs: string) => Promise<void>): Promise<BuildImage> {
+    const id = await this.backend.createContainer(parent, { config: { ...state.config, Cmd: [...DEFAULT_SHELL, createdBy], Entrypoint: null }, networkMode: 'none' });
+    try {
+      await this.backend.withContainerRootfs(id, fn);
+      return await this.backend.commitContainer(id, parent, { config: state.config, createdBy, author: state.author });
+    } finally {
+      await this.backend.removeContainer(id).catch(() => {});
+    }
+  }
+
+  /** COPY/ADD: from the context, a stage or an image; keyed on the checksum of what is copied. */
+  private async copy(s: PlannedStage, parent: BuildImage, state: StageState, instr: CopyInstruction | AddInstruction, shell: string[], out: BuildOutput): Promise<BuildImage> {
+    if (instr.kind === 'ADD' && instr.sources.some((src) => /^[a-z][a-z0-9+.-]*:\/\//i.test(src) || src.startsWith('git@'))) {
+      throw new BuildError(`ADD ${instr.sources.find((src) => src.includes('://') || src.startsWith('git@'))}: berth builds offline and does not download URLs; put the file in the build context`);
+    }
+    const from = instr.kind === 'COPY' ? s.copyFrom.find((c) => c.instruction.line === instr.line) : undefined;
+    const work = async (root: BuildContext) => {
+      const matches: SourceMatch[] = instr.sources.flatMap((src) => root.sources(src));
+      const sum = BuildContext.checksum(matches);
+      const createdBy = nopCreatedBy(shell, ` ${instr.kind} ${from ? `--from=${instr.kind === 'COPY' ? instr.from : ''} ` : ''}${matches.length === 1 && matches[0]!.stat.isDirectory() ? 'dir' : 'file'}:${sum.slice(7)} in ${instr.dest} `);
+      const key = [instr.kind, createdBy, instr.chown ?? '', instr.chmod ?? '', state.config.WorkingDir ?? ''];
+      return this.cachedOr(parent, key, out, () => this.inContainer(parent, state, createdBy, (rootfs) => copyInto(rootfs, matches, {
+        dest: instr.dest, workdir: state.config.WorkingDir || '/', chown: instr.chown, chmod: instr.chmod,
+        unpackArchives: instr.kind === 'ADD', keepOwners: !!from,
+      })));
+    };
+    if (!from) return work(this.context);
+    const source = from.stage !== undefined ? this.results.get(from.stage)! : await this.backend.image(from.image!, { pull: this.o.pull, platform: this.o.platform, progress: (l) => out.stream(`${l}\n`) });
+    return this.backend.withImageRootfs(source, (rootfs) => work(BuildContext.at(rootfs)));
+  }
+}
