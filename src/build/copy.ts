@@ -38,6 +38,11 @@ export async function copyInto(rootfs: string, sources: readonly SourceMatch[], 
   const owner = o.chown ? resolveOwner(rootfs, o.chown) : undefined;
   const mode = o.chmod !== undefined ? parseChmod(o.chmod) : undefined;
   const destParts = cleanEntryPath(destAbs);
+  const destExisted = isDirIn(rootfs, destAbs);
+  if (destIsDir && !destExisted && destParts.length) {
+    // As Docker: a destination directory the copy makes belongs to the --chown owner (its parents to root).
+    await applyLayer(rootfs, oneEntry(tarHeader({ name: `${destParts.join('/')}/`, type: 'dir', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: new Date() })), 'literal');
+  }
   for (const src of sources) {
     if (o.unpackArchives && src.stat.isFile() && isArchive(src.hostPath)) {
       makeDirIn(rootfs, destAbs);
@@ -46,7 +51,7 @@ export async function copyInto(rootfs: string, sources: readonly SourceMatch[], 
     }
     // A directory copies its contents; a file lands in the directory or at the destination's name.
     const target = src.stat.isDirectory() ? destParts : destIsDir ? [...destParts, posix.basename(src.relPath) || posix.basename(src.hostPath)] : destParts;
-    await applyLayer(rootfs, entries(src.hostPath, src.stat, target.join('/'), { owner, mode, keepOwners: o.keepOwners, createTop: !src.stat.isDirectory() || !isDirIn(rootfs, destAbs) }), 'literal');
+    await applyLayer(rootfs, entries(src.hostPath, src.stat, target.join('/'), { owner, mode, keepOwners: o.keepOwners, createTop: !src.stat.isDirectory() || !destExisted }), 'literal');
   }
 }
 
@@ -80,6 +85,11 @@ async function* entries(hostPath: string, st: Stats, name: string, o: { owner?: 
     // sockets, devices and fifos in a context are skipped, as Docker's archiver does
   }
   yield* one(hostPath, st, name, true);
+  yield TAR_END;
+}
+
+async function* oneEntry(header: Buffer): AsyncGenerator<Buffer> {
+  yield header;
   yield TAR_END;
 }
 
