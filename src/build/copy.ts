@@ -26,6 +26,8 @@ export interface CopyOptions {
   keepOwners: boolean;
 }
 
+const SMALL_FILE = 1 << 20;
+
 interface Owner {
   uid: number;
   gid: number;
@@ -75,7 +77,9 @@ async function* entries(hostPath: string, st: Stats, name: string, o: { owner?: 
     } else if (stat.isFile()) {
       yield tarHeader({ name: entryName, type: 'file', size: stat.size, mode, uid, gid, mtime });
       let n = 0;
-      for await (const chunk of createReadStream(path)) {
+      // small files in one read (most of a context); big ones streamed
+      const chunks = stat.size <= SMALL_FILE ? [readFileSync(path)] : createReadStream(path);
+      for await (const chunk of chunks) {
         n += (chunk as Buffer).length;
         yield chunk as Buffer;
       }

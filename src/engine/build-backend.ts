@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestOf } from '../common/digest.js';
+import { chainIds } from '../image/chain-id.js';
 import { TAR_END } from '../image/tar-writer.js';
 import type { ContainerConfig, ImageConfig } from '../image/config.js';
 import { formatReference, parseReference } from '../image/reference.js';
@@ -13,7 +14,7 @@ import type { BuildBackend, BuildImage, StepCommit, StepContainer } from '../bui
 import { changesTar } from './containers/commit.js';
 import { readLogs } from './containers/logs.js';
 import type { ContainerService } from './containers/service.js';
-import { storeLayerTar, withLease } from './images/layers.js';
+import { hasSnapshot, storeLayerTar, withLease } from './images/layers.js';
 import type { ImageService, LocalImage } from './images/service.js';
 import { configFor, writeImage, type ImageLayer } from './images/write-image.js';
 
@@ -99,6 +100,14 @@ export class EngineBuildBackend implements BuildBackend {
       // A step that changed nothing adds no layer, as Docker records an empty layer.
       const empty = layer.diffId === EMPTY_LAYER_DIFF_ID;
       const layers = empty ? this.layersOf(parent) : [...this.layersOf(parent), layer];
+      // The container's writable snapshot already is the new layer unpacked: committed under its
+      // chain ID it spares unpacking the blob just written (the container goes next anyway).
+      const sn = this.containers.deps.snapshotter;
+      const chainId = chainIds(layers.map((l) => l.diffId)).at(-1);
+      if (!empty && chainId && !hasSnapshot(sn, chainId)) {
+        sn.commit(chainId, c.SnapshotKey);
+        this.images.deps.leases.addResource(leaseId, { type: `snapshots/${sn.name}`, id: chainId });
+      }
       return this.writeUnder(leaseId, this.childConfig(parent, commit, empty), layers);
     });
   }

@@ -79,7 +79,7 @@ export async function* readLogs(path: string, o: LogOptions, tty: boolean, stopp
   if (!o.follow) return;
 
   let done = false;
-  void stopped().then(() => (done = true));
+  const stop = stopped().then(() => void (done = true));
   let pending = '';
   while (true) {
     const size = existsSync(path) ? statSync(path).size : 0;
@@ -96,7 +96,8 @@ export async function* readLogs(path: string, o: LogOptions, tty: boolean, stopp
       continue;
     }
     if (done) return;
-    await waitForChange(path, 250);
+    // a change, a stop (then one more read for what came last) or, at worst, a quarter second
+    await Promise.race([waitForChange(path, 250), stop]);
   }
 }
 
