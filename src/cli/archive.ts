@@ -1,9 +1,12 @@
-// The tar streams of `berth cp`: reading the daemon's archive of a container path (ustar, pax, GNU
-// long names) and extracting it on the host without ever writing through a symlink or outside the
-// destination; and packing a host path into an archive whose root entry has a chosen name.
+// The tar streams of `berth cp` and `berth build`: reading an archive (ustar, pax, GNU long
+// names) and extracting it on the host without ever writing through a symlink or outside the
+// destination; packing a host path into an archive whose root entry has a chosen name, with
+// entries left out by a filter (a build context's .dockerignore); rewriting named entries of an
+// archive on its way through; telling an archive from other bytes.
 import { constants, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { Transform } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 
 export type EntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
@@ -160,9 +163,26 @@ function octal(b: Buffer, off: number, len: number, v: number): void {
   b.write(`${v.toString(8).padStart(len - 1, '0')}\0`, off, len, 'ascii');
 }
 
+/**
+ * Go's splitUSTARPath: an ASCII name longer than 100 bytes that a '/' splits into a prefix of at
+ * most 155 and a name of at most 100 fits a plain ustar header, as Go's tar writer stores it.
+ */
+function splitUstarName(name: string): [prefix: string, rest: string] | undefined {
+  if (name.length <= 100 || !/^[\x00-\x7f]*$/.test(name)) return undefined;
+  let length = name.length;
+  if (length > 156) length = 156;
+  else if (name[length - 1] === '/') length--;
+  const i = name.lastIndexOf('/', length - 1);
+  const rest = name.length - i - 1;
+  if (i <= 0 || rest > 100 || rest === 0 || i > 155) return undefined;
+  return [name.slice(0, i), name.slice(i + 1)];
+}
+
 function rawHeader(name: string, flag: string, h: Partial<TarHeader>, size: number): Buffer {
   const b = Buffer.alloc(512);
-  b.write(name, 0, 100, 'utf8');
+  const split = splitUstarName(name);
+  b.write(split ? split[1] : name, 0, 100, 'utf8');
+  if (split) b.write(split[0], 345, 155, 'ascii');
   octal(b, 100, 8, h.mode ?? 0o644);
   octal(b, 108, 8, Math.min(h.uid ?? 0, 0o7777777));
   octal(b, 116, 8, Math.min(h.gid ?? 0, 0o7777777));
@@ -192,7 +212,8 @@ export const padding = (size: number): Buffer => Buffer.alloc((512 - (size % 512
 export function tarHeader(h: TarHeader): Buffer {
   const size = h.type === 'file' ? h.size : 0;
   const pax: string[] = [];
-  if (Buffer.byteLength(h.name) > 100) pax.push(paxRecord('path', h.name));
+  const nameFits = Buffer.byteLength(h.name) <= 100 || splitUstarName(h.name) !== undefined;
+  if (!nameFits) pax.push(paxRecord('path', h.name));
   if (Buffer.byteLength(h.linkname) > 100) pax.push(paxRecord('linkpath', h.linkname));
   if (size > 0o77777777777) pax.push(paxRecord('size', String(size)));
   if (h.uid > 0o7777777) pax.push(paxRecord('uid', String(h.uid)));
@@ -202,7 +223,7 @@ export function tarHeader(h: TarHeader): Buffer {
     const body = Buffer.from(pax.join(''));
     parts.push(rawHeader('././@PaxHeader', 'x', {}, body.length), body, padding(body.length));
   }
-  parts.push(rawHeader(Buffer.from(h.name).subarray(0, 100).toString('utf8'), FLAGS[h.type], { ...h, linkname: h.linkname.slice(0, 100) }, Math.min(size, 0o77777777777)));
+  parts.push(rawHeader(nameFits ? h.name : Buffer.from(h.name).subarray(0, 100).toString('utf8'), FLAGS[h.type], { ...h, linkname: h.linkname.slice(0, 100) }, Math.min(size, 0o77777777777)));
   return Buffer.concat(parts);
 }
 
@@ -217,42 +238,98 @@ function typeOf(st: Stats): EntryType | undefined {
 }
 
 /**
- * A tar of the host path `src` whose root entry is named `rootName` ("" puts a directory's
- * contents at the top, for SRC/. copies). Hard links inside become link entries.
+ * What a pack leaves out, by paths relative to the packed root ('/'-separated, no leading "./").
+ * A build context's .dockerignore is one (moby/patternmatcher semantics live in the matcher).
  */
-export async function* packPath(src: string, rootName: string, opts: { followRoot?: boolean } = {}): AsyncGenerator<Buffer> {
-  const seen = new Map<string, string>();
-  async function* walk(path: string, name: string, follow: boolean): AsyncGenerator<Buffer> {
+export interface PackFilter {
+  /** True when `relPath` stays out of the archive; an excluded directory's contents with it. */
+  isExcluded(relPath: string, isDir: boolean): boolean;
+  /**
+   * For a directory isExcluded left out: true when it must still be walked, because an exception
+   * (a `!` pattern) may bring back something under it. The directory's own entry stays out.
+   */
+  walkExcludedDir(relDir: string): boolean;
+}
+
+export interface PackOptions {
+  /** Follow `src` itself when it is a symlink (cp -L). */
+  followRoot?: boolean;
+  filter?: PackFilter;
+  /** The owner every entry gets (a build context is sent as uid/gid 0), instead of the file's. */
+  owner?: { uid: number; gid: number };
+}
+
+export interface WalkEntry {
+  /** The host path. */
+  path: string;
+  /** The entry's name in the archive ("" for the root of a contents-only pack). */
+  name: string;
+  /** The path relative to the packed root ("" for the root), as a filter sees it. */
+  rel: string;
+  st: Stats;
+  type: EntryType;
+}
+
+/** Directory entries in byte order, as Go's filepath.WalkDir lists them. */
+const byteOrder = (names: string[]): string[] => names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+/**
+ * The entries packPath archives, in its order (depth first, names in byte order), without
+ * following symlinks below the root; sockets and what `opts.filter` excludes are left out.
+ */
+export async function* walkPath(src: string, rootName: string, opts: PackOptions = {}): AsyncGenerator<WalkEntry> {
+  const filter = opts.filter;
+  async function* walk(path: string, name: string, rel: string, follow: boolean): AsyncGenerator<WalkEntry> {
     const st = follow ? await stat(path) : await lstat(path);
     const type = typeOf(st);
     if (!type) return;
-    const base = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime, devmajor: 0, devminor: 0, linkname: '', size: 0 };
+    let listed = true;
+    if (rel && filter?.isExcluded(rel, type === 'dir')) {
+      if (type !== 'dir' || !filter.walkExcludedDir(rel)) return;
+      listed = false;
+    }
+    if (listed) yield { path, name, rel, st, type };
+    if (type !== 'dir') return;
+    for (const child of byteOrder(await readdir(path))) {
+      yield* walk(join(path, child), name ? `${name}/${child}` : child, rel ? `${rel}/${child}` : child, false);
+    }
+  }
+  yield* walk(src, rootName, '', !!opts.followRoot);
+}
+
+/**
+ * A tar of the host path `src` whose root entry is named `rootName` ("" puts a directory's
+ * contents at the top, for SRC/. copies and build contexts). Hard links inside become link entries.
+ */
+export async function* packPath(src: string, rootName: string, opts: PackOptions = {}): AsyncGenerator<Buffer> {
+  const seen = new Map<string, string>();
+  for await (const { path, name, st, type } of walkPath(src, rootName, opts)) {
+    const base = { uid: opts.owner?.uid ?? st.uid, gid: opts.owner?.gid ?? st.gid, mode: st.mode & 0o7777, mtime: st.mtime, devmajor: 0, devminor: 0, linkname: '', size: 0 };
     if (type === 'dir') {
       if (name) yield tarHeader({ ...base, name: `${name}/`, type });
-      for (const child of (await readdir(path)).sort()) yield* walk(join(path, child), name ? `${name}/${child}` : child, false);
-      return;
+      continue;
     }
     if (type === 'file' && st.nlink > 1) {
       const key = `${st.dev}:${st.ino}`;
       const first = seen.get(key);
       if (first !== undefined) {
         yield tarHeader({ ...base, name, type: 'link', linkname: first });
-        return;
+        continue;
       }
       seen.set(key, name);
     }
     if (type === 'symlink') {
       yield tarHeader({ ...base, name, type, linkname: await readlink(path) });
-      return;
+      continue;
     }
     if (type === 'char' || type === 'block') {
       const rdev = st.rdev;
       yield tarHeader({ ...base, name, type, devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) });
-      return;
+      continue;
     }
     if (type === 'fifo') {
       yield tarHeader({ ...base, name, type });
-      return;
+      continue;
     }
     yield tarHeader({ ...base, name, type, size: st.size });
     const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -270,8 +347,89 @@ export async function* packPath(src: string, rootName: string, opts: { followRoo
     }
     yield padding(st.size);
   }
-  yield* walk(src, rootName, !!opts.followRoot);
   yield Buffer.alloc(1024);
+}
+
+// ---------------------------------------------------------------- rewriting and sniffing
+
+/** What replaces an entry: its new header and content (`header` undefined: the entry is new). */
+export type TarModifier = (header: TarHeader | undefined, content: Buffer | undefined) => { header: TarHeader; content: Buffer };
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * go-archive's ReplaceFileTarWrapper: the archive with each entry named in `mods` rewritten by its
+ * modifier, the modifiers that matched nothing adding their entries at the end (in `mods` order),
+ * and every other entry copied.
+ */
+export async function* replaceTarEntries(source: AsyncIterable<Buffer>, mods: Map<string, TarModifier>): AsyncGenerator<Buffer> {
+  const pending = new Map(mods);
+  const entry = ({ header, content }: { header: TarHeader; content: Buffer }) =>
+    Buffer.concat([tarHeader({ ...header, type: 'file', size: content.length }), content, padding(content.length)]);
+  for await (const { header, body } of readTar(source)) {
+    const mod = pending.get(header.name);
+    if (mod) {
+      pending.delete(header.name);
+      yield entry(mod(header, await collect(body)));
+      continue;
+    }
+    yield tarHeader(header);
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
+      yield chunk;
+    }
+    yield padding(size);
+  }
+  for (const mod of pending.values()) yield entry(mod(undefined, undefined));
+  yield Buffer.alloc(1024);
+}
+
+const COMPRESSED_MAGIC = [
+  Buffer.from([0x42, 0x5a, 0x68]), // bzip2
+  Buffer.from([0x1f, 0x8b, 0x08]), // gzip
+  Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), // xz
+  Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), // zstd
+];
+
+/**
+ * Whether the first bytes of a stream are an archive, as the docker CLI tells a build context on
+ * stdin from a Dockerfile: compressed data, or a first tar header whose checksum holds.
+ */
+export function isArchiveStart(head: Buffer): boolean {
+  if (COMPRESSED_MAGIC.some((m) => head.subarray(0, m.length).equals(m))) return true;
+  if (head.length < 512) return false;
+  const block = head.subarray(0, 512);
+  if (block.every((x) => x === 0)) return false;
+  const text = block.subarray(148, 156).toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
+  if (!/^[0-7]+$/.test(text)) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const x = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += x;
+    signed += x > 127 ? x - 256 : x;
+  }
+  const stored = parseInt(text, 8);
+  return stored === unsigned || stored === signed;
+}
+
+/** Passes bytes through, counting them (and telling when they end). */
+export function counting(onBytes: (n: number) => void, onEnd?: () => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      onEnd?.();
+      cb();
+    },
+  });
 }
 
 // ---------------------------------------------------------------- extracting

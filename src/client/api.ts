@@ -45,6 +45,44 @@ export interface ExecCreateBody {
   Cmd: string[];
 }
 
+/** POST /build's query (the classic builder's parameters, as the docker CLI sends them). */
+export interface BuildQuery {
+  t?: string[];
+  dockerfile?: string;
+  target?: string;
+  /** JSON of {"K": "V" | null}: null leaves the value to the environment of the build. */
+  buildargs?: string;
+  /** JSON of {"K": "V"}. */
+  labels?: string;
+  nocache?: boolean;
+  pull?: boolean;
+  q?: boolean;
+  /** Only sent as "0" (the daemon removes intermediate containers by default). */
+  rm?: '0';
+  forcerm?: boolean;
+  squash?: boolean;
+  networkmode?: string;
+  platform?: string;
+  isolation?: string;
+  cpusetcpus?: string;
+  cpusetmems?: string;
+  cpushares?: number;
+  cpuquota?: number;
+  cpuperiod?: number;
+  memory?: number;
+  memswap?: number;
+  cgroupparent?: string;
+  shmsize?: number;
+  /** JSON of [{"Name","Hard","Soft"}]. */
+  ulimits?: string;
+  /** JSON of the image names. */
+  cachefrom?: string;
+  securityopt?: string[];
+  extrahosts?: string[];
+  /** "1": the classic builder (not BuildKit's session protocol). */
+  version: '1';
+}
+
 export class DockerApi {
   constructor(readonly client: EngineClient) {}
 
@@ -144,6 +182,16 @@ export class DockerApi {
     this.client.call('PUT', `/containers/${enc(id)}/archive`, {
       query: { noOverwriteDirNonDir: q.noOverwriteDirNonDir ? 'true' : undefined, copyUIDGID: q.copyUIDGID ? 'true' : undefined, path },
       rawBody: tar, contentType: 'application/x-tar',
+    });
+
+  // --- build
+  /**
+   * POST /build: the context tar (or compressed tar) streamed as the body; the answer is the
+   * builder's JSON message stream. `registryConfig` is the X-Registry-Config header.
+   */
+  build = (query: BuildQuery, context: Readable, registryConfig: string) =>
+    this.client.request('POST', '/build', {
+      query: { ...query }, rawBody: context, contentType: 'application/x-tar', headers: { 'X-Registry-Config': registryConfig },
     });
 
   // --- exec

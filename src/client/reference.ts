@@ -44,7 +44,8 @@ export function parseImageRef(ref: string): ImageRef {
   if (domain === 'index.docker.io') domain = DOCKER_HUB;
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
   if (!NAME.test(path)) {
-    throw invalid(rest !== rest.toLowerCase() ? `invalid reference format: repository name (${rest}) must be lowercase` : `invalid reference format: ${ref}`);
+    // Go's reference names the repository as normalized ("library/UPPER" for Docker Hub's "UPPER")
+    throw invalid(path !== path.toLowerCase() ? `invalid reference format: repository name (${path}) must be lowercase` : `invalid reference format: ${ref}`);
   }
   return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }

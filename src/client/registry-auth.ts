@@ -1,7 +1,8 @@
 // The X-Registry-Auth header: base64url of {"username","password","serveraddress"} (or
 // {"identitytoken"}) from the user's credentials file, as the docker CLI sends it with pull and
-// push. With no credentials Docker sends "{}" encoded, and so does berth.
-import { configCredentials, defaultConfigPath, serverKey, type Credentials } from './docker-config.js';
+// push. With no credentials Docker sends "{}" encoded, and so does berth. A build sends every
+// registry's credentials at once (X-Registry-Config), for the images its FROM lines pull.
+import { configCredentials, defaultConfigPath, getCredentials, readDockerConfig, serverKey, type Credentials, type DockerConfig } from './docker-config.js';
 
 export interface AuthConfig {
   username?: string;
@@ -10,8 +11,14 @@ export interface AuthConfig {
   identitytoken?: string;
 }
 
+/** Go's base64.URLEncoding (padded) of the JSON of `value`. */
+function encodeJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return Buffer.from(json).toString('base64url').padEnd(Math.ceil(Buffer.byteLength(json) / 3) * 4, '=');
+}
+
 export function encodeAuth(auth: AuthConfig): string {
-  return Buffer.from(JSON.stringify(auth)).toString('base64url').padEnd(Math.ceil(Buffer.byteLength(JSON.stringify(auth)) / 3) * 4, '=');
+  return encodeJson(auth);
 }
 
 export function authConfigFor(registry: string, creds: Credentials | undefined): AuthConfig {
@@ -24,4 +31,20 @@ export function authConfigFor(registry: string, creds: Credentials | undefined):
 export async function registryAuthHeader(registry: string, configPath = defaultConfigPath()): Promise<string> {
   const creds = await configCredentials(configPath)(registry);
   return encodeAuth(authConfigFor(registry, creds));
+}
+
+/**
+ * The X-Registry-Config header of a build: {"<config key>": AuthConfig} for every registry the
+ * config file (or its credential helpers) has credentials for. As the docker CLI does, a file or
+ * helper that cannot be read sends no credentials rather than failing the build.
+ */
+export async function registryConfigHeader(configPath = defaultConfigPath()): Promise<string> {
+  const config = await readDockerConfig(configPath).catch((): DockerConfig => ({}));
+  const keys = [...new Set([...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})])].sort();
+  const all: Record<string, AuthConfig> = {};
+  for (const key of keys) {
+    const creds = await getCredentials(key, configPath).catch(() => undefined);
+    if (creds) all[key] = authConfigFor(key, creds);
+  }
+  return encodeJson(all);
 }

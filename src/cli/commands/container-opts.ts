@@ -113,14 +113,16 @@ function nsDuration(f: Flags, name: string): number {
   return v ? parseGoDuration(v) : 0;
 }
 
-function bytesFlag(f: Flags, name: string): number {
+/** A size flag (--memory, --shm-size…) in bytes, 0 when unset; --memory-swap takes -1. */
+export function bytesFlag(f: Flags, name: string): number {
   const v = f.str(name);
   if (v === undefined || v === '') return 0;
   if (name === 'memory-swap' && v === '-1') return -1;
   try {
     return ramInBytes(v);
   } catch {
-    return fail(`invalid argument "${v}" for "--${name}" flag: invalid size: '${v}'`);
+    const short = f.defs.find((d) => d.name === name)?.short;
+    return fail(`invalid argument "${v}" for "${short ? `-${short}, ` : ''}--${name}" flag: invalid size: '${v}'`);
   }
 }
 

@@ -3,13 +3,13 @@
 // stream on stdin or stdout. The daemon side is GET/HEAD/PUT /containers/{id}/archive.
 import { lstat, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DockerApi } from '../../client/api.js';
 import { ApiError } from '../../client/errors.js';
 import { GO_MODE_DIR, GO_MODE_SYMLINK, type PathStat } from '../../client/types.js';
 import { BerthError } from '../../common/errors.js';
-import { extractTar, packPath } from '../archive.js';
+import { counting, extractTar, packPath } from '../archive.js';
 import type { Command, Context } from '../command.js';
 import { humanSize } from '../output/units.js';
 
@@ -43,15 +43,6 @@ async function localStat(path: string) {
   return stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw err;
-  });
-}
-
-function counting(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      onBytes(chunk.length);
-      cb(null, chunk);
-    },
   });
 }
 

@@ -1,6 +1,7 @@
 // The command tree: docker's top-level commands and its management commands (container, image,
 // volume, network, system) over the same implementations.
 import type { Command } from '../command.js';
+import { buildCommand } from './build.js';
 import { attachCommand, createCommand, runCommand, startCommand } from './run.js';
 import {
   commitCommand, diffCommand, exportCommand, killCommand, logsCommand, pauseCommand, portCommand, renameCommand, restartCommand,
@@ -25,7 +26,7 @@ const containerGroup: Command = {
   name: 'container',
   summary: 'Manage containers',
   subcommands: [
-    attachCommand, commitCommand, cpCommand, createCommand, diffCommand, execCommand, exportCommand, kindInspectCommand('container'),
+    attachCommand, buildCommand, commitCommand, cpCommand, createCommand, diffCommand, execCommand, exportCommand, kindInspectCommand('container'),
     killCommand, logsCommand, as(psCommand, 'ls', ['ps', 'list']), pauseCommand, portCommand, containerPruneCommand, renameCommand,
     restartCommand, as(rmCommand, 'rm', ['remove']), runCommand, startCommand, statsCommand, stopCommand, topCommand, unpauseCommand,
     waitCommand,
@@ -36,7 +37,7 @@ const imageGroup: Command = {
   name: 'image',
   summary: 'Manage images',
   subcommands: [
-    historyCommand, importCommand, kindInspectCommand('image'), loadCommand, as(imagesCommand, 'ls', ['list']), imagePruneCommand,
+    buildCommand, historyCommand, importCommand, kindInspectCommand('image'), loadCommand, as(imagesCommand, 'ls', ['list']), imagePruneCommand,
     pullCommand, pushCommand, as(rmiCommand, 'rm', ['remove', 'rmi']), saveCommand, tagCommand,
   ],
 };
@@ -51,7 +52,7 @@ export const commands: Command[] = [
   // management commands
   containerGroup, imageGroup, networkCommand, systemGroup, volumeCommand,
   // commands
-  attachCommand, commitCommand, cpCommand, createCommand, diffCommand, eventsCommand, execCommand, exportCommand, historyCommand,
+  attachCommand, buildCommand, commitCommand, cpCommand, createCommand, diffCommand, eventsCommand, execCommand, exportCommand, historyCommand,
   imagesCommand, importCommand, infoCommand, inspectCommand, killCommand, loadCommand, loginCommand, logoutCommand, logsCommand,
   pauseCommand, portCommand, psCommand, pullCommand, pushCommand, renameCommand, restartCommand, rmCommand, rmiCommand, runCommand,
   saveCommand, startCommand, statsCommand, stopCommand, tagCommand, topCommand, unpauseCommand, versionCommand, waitCommand,

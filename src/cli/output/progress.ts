@@ -8,10 +8,14 @@ import { BerthError } from '../../common/errors.js';
 import { humanSize, formatGoDuration } from './units.js';
 import { rfc3339NanoFixed } from './time.js';
 
+/** An error message in the stream; `status` is its errorDetail code (a failed RUN's exit status). */
 export class StreamError extends BerthError {
-  constructor(message: string) {
+  readonly status: number | undefined;
+
+  constructor(message: string, status?: number) {
     super('INTERNAL', message);
     this.name = 'StreamError';
+    this.status = status;
   }
 }
 
@@ -59,7 +63,7 @@ function display(out: Writable, jm: JSONMessage & { progressDetail?: Progress },
   if (jm.error || jm.errorDetail) {
     const msg = jm.errorDetail?.message ?? jm.error ?? 'unknown error';
     if (jm.errorDetail?.code === 401) throw new StreamError('authentication is required');
-    throw new StreamError(msg);
+    throw new StreamError(msg, jm.errorDetail?.code);
   }
   const hasProgress = jm.progressDetail !== undefined && jm.progressDetail !== null;
   const width = opts.width ?? 200;
