@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { PatternMatcher, parseDockerignore } from '../common/dockerignore.js';
 import { BerthError, errnoOf } from '../common/errors.js';
 import { isArchiveStart, packPath, replaceTarEntries, tarHeader, padding, walkPath, type PackFilter, type TarHeader, type TarModifier } from './archive.js';
 
@@ -25,17 +26,19 @@ export type ContextFilter = PackFilter;
 export const NO_EXCLUSIONS: ContextFilter = { isExcluded: () => false, walkExcludedDir: () => false };
 
 /**
- * The filter `contextDir/.dockerignore` describes.
- *
- * TODO(dockerignore): plug src/common/dockerignore.ts here. Read `contextDir/.dockerignore` (a
- * missing file excludes nothing; another read error fails the build as docker's
- * "error reading .dockerignore: …"), compile its patterns with the matcher (moby/patternmatcher
- * semantics) and return { isExcluded: MatchesOrParentMatches(relPath), walkExcludedDir: some `!`
- * pattern lies under relDir }. Until the matcher lands this placeholder excludes nothing.
+ * The filter `contextDir/.dockerignore` describes (moby/patternmatcher's rules): a missing file
+ * excludes nothing; another read error fails as docker's "error reading .dockerignore".
  */
 export async function dockerignoreFilter(contextDir: string): Promise<ContextFilter> {
-  void contextDir;
-  return NO_EXCLUSIONS;
+  let text: string;
+  try {
+    text = await readFile(join(contextDir, '.dockerignore'), 'utf8');
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return NO_EXCLUSIONS;
+    throw new BerthError('INVALID_ARGUMENT', `error reading .dockerignore: ${(err as Error).message}`);
+  }
+  const matcher = new PatternMatcher(parseDockerignore(text));
+  return { isExcluded: (relPath) => matcher.matches(relPath), walkExcludedDir: (relDir) => matcher.shouldDescend(relDir) };
 }
 
 /** Docker's rule: the Dockerfile and .dockerignore are sent even when .dockerignore excludes them. */

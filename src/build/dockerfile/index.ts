@@ -19,5 +19,5 @@ export { exposedPorts, resolveWorkdir } from './image-config.js';
 export { parseGoDuration } from './duration.js';
 export {
   PatternMatcher, buildFilesToRemove, cleanPath, keepBuildFiles, parseDockerignore,
-} from './dockerignore.js';
-export type { MatchInfo, WalkDecision } from './dockerignore.js';
+} from '../../common/dockerignore.js';
+export type { MatchInfo, WalkDecision } from '../../common/dockerignore.js';

@@ -3,7 +3,10 @@
 // ${VAR:?msg}, ${VAR?msg}, ${VAR#p}, ${VAR##p}, ${VAR%p}, ${VAR%%p}, ${VAR/p/r}, ${VAR//p/r};
 // single quotes are literal, double quotes expand, the escape token (\ or `) escapes one character.
 // It is not a shell: no command substitution, no arithmetic, no globbing.
+import { isSpace, trimLeftSpace, trimSpace } from '../../common/go-space.js';
 import { DockerfileError } from './errors.js';
+
+export { isSpace, trimLeftSpace, trimSpace };
 
 export type EscapeToken = '\\' | '`';
 
@@ -40,14 +43,6 @@ export interface WordResult {
   unmatched: Set<string>;
 }
 
-// Go's unicode.IsSpace, and strings.TrimSpace / TrimLeftFunc(IsSpace) with it.
-const SPACES = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const SPACE = new RegExp(`^[${SPACES}]$`);
-const LEADING = new RegExp(`^[${SPACES}]+`);
-const TRAILING = new RegExp(`[${SPACES}]+$`);
-export const isSpace = (ch: string): boolean => SPACE.test(ch);
-export const trimLeftSpace = (s: string): string => s.replace(LEADING, '');
-export const trimSpace = (s: string): string => s.replace(LEADING, '').replace(TRAILING, '');
 const isDigit = (ch: string): boolean => /^\p{Nd}$/u.test(ch);
 const isLetter = (ch: string): boolean => /^\p{L}$/u.test(ch);
 // POSIX special parameters ($@, $*, $#, $?, $-, $$, $!, $0): one character names.

@@ -15,6 +15,7 @@ import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
 import { haveDockerd, startDockerd } from '../../helpers/dockerd.js';
 import { cleanupDir, waitFor, type Result } from '../../helpers/runtime.js';
 import { OverlaySnapshotter } from '../../../src/supervisor/snapshots/overlay.js';
+import { BERTH_BIN, run } from '../../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-build-'));
 const project = join(work, 'project');
@@ -106,6 +107,18 @@ describe('docker build (classic builder) against berthd', () => {
     assert.equal(await ok('images', '--format', '{{.Repository}}:{{.Tag}}').then((l) => l.split('\n').sort().join(' ')), 'app:1 app:latest bb:latest', 'intermediate images hidden');
     assert.ok((await ok('images', '-a', '-q')).split('\n').length > 3, 'images -a shows the intermediate ones');
     assert.match(await ok('history', '--format', '{{.CreatedBy}}', 'app:1'), /^\/bin\/sh -c #\(nop\) {2}CMD \["--port","8080"\]$/m);
+  });
+
+  it('berth build: the same project through berth\'s own CLI, .dockerignore applied client-side', async () => {
+    const berth = (args: string[], input?: string) => run(process.execPath, [BERTH_BIN, '-H', d.host, 'build', ...args], { timeoutMs: 120_000, input, env: process.env });
+    const built = await berth(['-t', 'app:berth', '--build-arg', 'GREETING=hi', project]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stdout, /^Successfully tagged app:berth$/m);
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--entrypoint', 'ls', 'app:berth', '/opt/app/data'), 'a.txt\nkeep.tmp');
+    assert.equal(await ok('inspect', '-f', '{{.Id}}', 'app:berth'), await ok('inspect', '-f', '{{.Id}}', 'app:1'), 'the same context: every step a cache hit of the docker CLI\'s build');
+    const failing = await berth(['-'], 'FROM bb\nRUN echo about to fail; exit 4\n');
+    assert.equal(failing.code, 4);
+    assert.match(failing.stdout, /about to fail/);
   });
 
   it('rebuilds from the cache, and from a changed file on only', async () => {

@@ -9,8 +9,8 @@
 //  - the daemon, after reading the Dockerfile from the context, deletes those two files from the
 //    context when the patterns exclude them (buildFilesToRemove), so COPY . cannot see them.
 //    A context tar from another client (dockerode, the API) is used as sent otherwise.
-import { invalid } from '../../common/errors.js';
-import { trimSpace } from './shell-lex.js';
+import { invalid } from './errors.js';
+import { trimSpace } from './go-space.js';
 
 /** Go's path.Clean for slash-separated paths. */
 export function cleanPath(p: string): string {
