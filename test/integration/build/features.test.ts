@@ -146,6 +146,21 @@ describe('Dockerfile instructions, berthd beside dockerd', () => {
     assert.equal(all.code, 1, 'without --target the last stage needs the broken one');
   });
 
+  it('builds independent stages at the same time', async () => {
+    // Each stage notes when its RUN began and ended (host uptime: one clock for every container).
+    const stage = (name: string) => `FROM bb AS ${name}\nRUN cut -d' ' -f1 /proc/uptime > /begin && sleep 1 && cut -d' ' -f1 /proc/uptime > /end\n`;
+    const dockerfile = `${stage('a')}${stage('b')}FROM bb\nCOPY --from=a /begin /end /a/\nCOPY --from=b /begin /end /b/\n`;
+    await ok(d, ['build', '--network', 'none', '-t', 'parallel', '-'], dockerfile);
+    const [a0, a1, b0, b1] = (await ok(d, ['run', '--rm', '--network', 'none', 'parallel', 'cat', '/a/begin', '/a/end', '/b/begin', '/b/end'])).split('\n').map(Number) as [number, number, number, number];
+    assert.ok(a0 < b1 && b0 < a1, `the two RUNs overlap in time: a ${a0}–${a1}, b ${b0}–${b1}`);
+  });
+
+  it('ADD of a URL fails with a clear offline error', async () => {
+    const r = await d.docker(['build', '-'], { input: 'FROM bb\nADD https://example.com/x.tar.gz /x\n', timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /berth builds offline and does not download URLs/);
+  });
+
   it('unused build args get Docker\'s warning; --label lands on the image', async () => {
     const out = await ok(d, ['build', '--build-arg', 'UNUSED=1', '--label', 'team=build', '-t', 'labelled', '-'], 'FROM bb\nLABEL a=b\n');
     assert.match(out, /\[Warning\] One or more build-args \[UNUSED\] were not consumed/);
