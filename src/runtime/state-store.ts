@@ -1,6 +1,6 @@
 // Where the runtime keeps what it knows of each container: <root>/<id>/state.json (written
 // atomically) and the exec fifo that holds a created container until `start`.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { exists, invalid, notFound, errnoOf } from '../common/errors.js';
 import type { Spec } from './spec/types.js';
@@ -77,6 +77,12 @@ export class StateStore {
       if (errnoOf(err) === 'ENOENT') return [];
       throw err;
     }
+  }
+
+  /** Whether `id`'s directory exists (reserved by a create, with or without its state). */
+  reserved(id: string): boolean {
+    checkId(id);
+    return existsSync(this.dir(id));
   }
 
   remove(id: string): void {

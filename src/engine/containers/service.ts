@@ -77,7 +77,7 @@ export class ContainerService {
         // Raw, for a stop or remove under way (they hold the container's turn and record the exit
         // themselves); queued, for an exit nobody asked for.
         this.signals.emit(`task-exit:${e.id}`, e.exit);
-        void this.serialize(e.id, () => this.onExit(e.id, e.exit!, e.pid));
+        void this.serialize(e.id, () => this.onExit(e.id, e.exit!, e.pid, e.reason));
       }
       if (e.type === 'oom') {
         const c = this.deps.store.find(e.id);
@@ -271,12 +271,12 @@ export class ContainerService {
    * process that ended: by the time a queued exit runs, a restart may have started a new one,
    * and that one is still running.
    */
-  private async onExit(id: string, exit: ExitStatus, pid?: number): Promise<void> {
+  private async onExit(id: string, exit: ExitStatus, pid?: number, reason?: string): Promise<void> {
     const c = this.deps.store.find(id);
     if (!c || !c.State.Running) return;
     if (pid && c.State.Pid && pid !== c.State.Pid) return;
     const ranMs = Date.now() - new Date(c.State.StartedAt).getTime();
-    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString() };
+    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString(), Error: reason ?? '' };
     await this.deleteTask(id);
     await this.releaseNetwork(c);
     this.releaseVolumes(c);
@@ -604,11 +604,13 @@ export class ContainerService {
           continue;
         }
         // It ended while the daemon was away: recorded now, then the daemon-start rule below.
-        await this.serialize(c.ID, () => this.onExit(c.ID, status?.exit ?? { status: 255, oomKilled: false, exitedAt: new Date() }));
+        await this.serialize(c.ID, () => this.onExit(c.ID, status?.exit ?? { status: 255, oomKilled: false, exitedAt: new Date() }, undefined, status?.exitReason ?? (status ? undefined : 'its task was lost while the daemon was down')));
         this.cancelRestart(c.ID);
       }
       const now = this.deps.store.find(c.ID);
       if (!now || now.State.Running) continue;
+      // A start the daemon died in may have left a task, a network namespace and mounts.
+      if (!c.State.Running) await this.clearInterruptedStart(now);
       const p = now.HostConfig.RestartPolicy?.Name;
       if (now.State.Restarting || ((p === 'always' || (p === 'unless-stopped' && !now.ManuallyStopped)) && now.HasBeenStarted)) {
         now.State = { ...now.State, Restarting: false, Status: 'exited' };
@@ -616,6 +618,12 @@ export class ContainerService {
         await this.start(c.ID).catch((err) => this.deps.warn?.(`restart ${c.ID.slice(0, 12)} at daemon start: ${(err as Error).message}`));
       }
     }
+  }
+
+  private async clearInterruptedStart(c: ContainerRecord): Promise<void> {
+    await this.deleteTask(c.ID);
+    await this.releaseNetwork(c);
+    this.unmountRun(c.ID);
   }
 
   /** Stops the restart timers (the daemon is shutting down; containers keep running). */

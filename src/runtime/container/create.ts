@@ -50,10 +50,6 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
   try {
     cgroups = openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
     const resources = withDefaultDevices(spec);
-    await cgroups.create(resources);
-    // Device rules on v2 need an eBPF program we cannot load yet: say so rather than pretend.
-    const unenforced = cgroups.version === 2 ? v2DeviceRulesUnsupported(resources) : undefined;
-    if (unenforced) ctx.warn?.(unenforced);
     const record: ContainerRecord = {
       id,
       pid: 0,
@@ -65,7 +61,13 @@ export async function createContainer(ctx: RuntimeContext, id: string, opts: Cre
       config: spec,
       cgroupPaths: cgroups.paths(),
     };
+    // Saved before anything is made: a caller killed from here on leaves a state that delete
+    // cleans up (its cgroups included).
     ctx.store.save(record);
+    await cgroups.create(resources);
+    // Device rules on v2 need an eBPF program we cannot load yet: say so rather than pretend.
+    const unenforced = cgroups.version === 2 ? v2DeviceRulesUnsupported(resources) : undefined;
+    if (unenforced) ctx.warn?.(unenforced);
     const plan = buildCreatePlan({
       spec,
       bundle: bundle.dir,

@@ -1,11 +1,21 @@
 // `delete`: remove a stopped container (with `force`, kill it first): its cgroups, its state, then
 // the poststop hooks.
-import { precondition } from '../../common/errors.js';
+import { BerthError, precondition } from '../../common/errors.js';
 import { runHooks } from '../hooks.js';
 import { cgroupsOf, type RuntimeContext, stateOf, statusOf, waitForExit } from './context.js';
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
-  const rec = ctx.store.load(id);
+  let rec;
+  try {
+    rec = ctx.store.load(id);
+  } catch (err) {
+    // A create that died before its state was written left only its directory (runc does the same).
+    if (err instanceof BerthError && err.code === 'NOT_FOUND' && ctx.store.reserved(id)) {
+      ctx.store.remove(id);
+      if (force) return;
+    }
+    throw err;
+  }
   const status = await statusOf(ctx, rec);
   const cgroups = cgroupsOf(rec);
   if (status === 'running' || status === 'paused') {
@@ -15,7 +25,8 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     // A created container is still our init waiting on the fifo: it goes without --force, as in runc.
     await killAll(cgroups, rec.pid);
     if (status === 'paused') await cgroups.thaw();
-    if (!(await waitForExit(rec, 10_000))) throw precondition(`container ${id} did not exit after SIGKILL`);
+    // pid 0: a create that died before its init was recorded; what ran is in the cgroup, killed above
+    if (rec.pid > 0 && !(await waitForExit(rec, 10_000))) throw precondition(`container ${id} did not exit after SIGKILL`);
   }
   await cgroups.destroy();
   ctx.store.remove(id);
@@ -28,6 +39,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
 
 async function killAll(cgroups: ReturnType<typeof cgroupsOf>, pid: number): Promise<void> {
   const pids = new Set([pid, ...(await cgroups.pids().catch(() => []))]);
+  pids.delete(0); // never kill(0): that is this process's own group
   for (const p of pids) {
     try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
   }

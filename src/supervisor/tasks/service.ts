@@ -22,6 +22,8 @@ export interface TaskEvent {
   execId?: string;
   pid?: number;
   exit?: ExitStatus;
+  /** Why an exit was not the process's own (its shim died first). */
+  reason?: string;
   at: Date;
 }
 
@@ -79,7 +81,7 @@ export class TaskService extends EventEmitter {
   async create(ns: string, id: string, o: CreateTaskOptions): Promise<TaskRecord> {
     const runtime = o.runtime ?? 'berth';
     const driver = this.driver(runtime, ns);
-    const dir = this.store.reserve(ns, id);
+    const dir = this.store.reserve(ns, id, runtime);
     const shim: ShimOptions = { id, dir, pidFile: join(dir, 'pid'), log: o.log, stdin: o.stdin, stdinOnce: o.stdinOnce, terminal: o.terminal };
     try {
       const report = await driver.create(id, o.bundle, shim);
@@ -229,7 +231,11 @@ export class TaskService extends EventEmitter {
       try {
         rec = this.store.load(ns, id);
       } catch {
-        this.store.remove(ns, id); // a create that died before its record was written
+        // A create that died before its record was written: the runtime may have made the
+        // container (state, cgroups, a shim waiting to start it) already.
+        const runtime = this.store.reservedRuntime(ns, id);
+        if (runtime) await this.driver(runtime, ns).delete(id, true).catch(() => {});
+        this.store.remove(ns, id);
         continue;
       }
       for (const execId of Object.keys(rec.execs)) if (!rec.execs[execId]!.exit) this.watchExecExit(rec, execId);
@@ -295,7 +301,7 @@ export class TaskService extends EventEmitter {
     if (reason) rec.exitReason = reason;
     this.store.save(rec);
     if (exit.oomKilled) this.emitEvent({ type: 'oom', namespace: rec.namespace, id: rec.id });
-    this.emitEvent({ type: 'exited', namespace: rec.namespace, id: rec.id, pid: rec.pid, exit });
+    this.emitEvent({ type: 'exited', namespace: rec.namespace, id: rec.id, pid: rec.pid, exit, ...(reason ? { reason } : {}) });
   }
 }
 

@@ -1,6 +1,6 @@
 // The supervisor's record of each task, one directory per task under <exec-root>/tasks/<ns>/<id>:
 // task.json (written atomically), the shim's socket and exit file, the pid file, exec sessions.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
 import type { ExitStatus } from './shim-client.js';
@@ -46,7 +46,11 @@ export class TaskStore {
   }
 
   /** Makes the task's directory; fails if the task exists. */
-  reserve(ns: string, id: string): string {
+  /**
+   * Makes the task's directory, naming the runtime in it first: a supervisor killed before the
+   * record is written still knows, at its restart, which runtime to clean up after.
+   */
+  reserve(ns: string, id: string, runtime: string): string {
     for (const [what, v] of [['namespace', ns], ['task id', id]]) if (!NAME.test(v!)) throw invalid(`invalid ${what} "${v}"`);
     mkdirSync(join(this.root, ns), { recursive: true, mode: 0o711 });
     try {
@@ -55,7 +59,17 @@ export class TaskStore {
       if (errnoOf(err) === 'EEXIST') throw exists(`task ${id} already exists in namespace ${ns}`);
       throw err;
     }
+    writeFileSync(join(this.dir(ns, id), 'runtime'), runtime);
     return this.dir(ns, id);
+  }
+
+  /** The runtime a reserved task directory names (undefined for one made before this file existed). */
+  reservedRuntime(ns: string, id: string): string | undefined {
+    try {
+      return readFileSync(join(this.dir(ns, id), 'runtime'), 'utf8');
+    } catch {
+      return undefined;
+    }
   }
 
   save(rec: TaskRecord): void {
