@@ -4,7 +4,7 @@
 # tests call. Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
-for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev attr zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose; do
+for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev attr zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose e2fsprogs; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

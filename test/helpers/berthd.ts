@@ -26,7 +26,7 @@ export interface TestBerthd {
   log(): string;
 }
 
-export async function startBerthd(opts: { extraArgs?: string[] } = {}): Promise<TestBerthd> {
+export async function startBerthd(opts: { extraArgs?: string[]; dataRoot?: string } = {}): Promise<TestBerthd> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-d-'));
   const socket = join(dir, 'berth.sock');
   const cgroupParent = `/${dir.split('/').pop()}`;
@@ -36,7 +36,7 @@ export async function startBerthd(opts: { extraArgs?: string[] } = {}): Promise<
     runCommand('docker', ['-H', `unix://${socket}`, ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
   const launch = async () => {
     const out = openSync(logFile, 'a');
-    const berthd = [process.execPath, BERTHD_BIN, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+    const berthd = [process.execPath, BERTHD_BIN, '--data-root', opts.dataRoot ?? join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
       '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.extraArgs ?? [])];
     // A restart keeps the namespace: the containers that kept running are plugged into it.
     const netns = join(dir, 'host.netns');
