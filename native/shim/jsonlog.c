@@ -13,11 +13,15 @@
 
 /* Worst case per input byte is 6 output bytes (\u00XX); plus the fixed parts of an entry. */
 #define ENTRY_MAX (LOG_LINE_MAX * 6 + 128)
+/* Entries are gathered up to this many bytes and written together (a write per line was the
+ * log's bottleneck with chatty containers); the main loop flushes after every turn. */
+#define LOG_BUF_MAX (256 * 1024)
 
 int jsonlog_open(struct shim *s) {
   s->log_entry = malloc(ENTRY_MAX);
+  s->log_buf = malloc(LOG_BUF_MAX);
   s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (s->log_entry == NULL || s->log_fd < 0) return -1;
+  if (s->log_entry == NULL || s->log_buf == NULL || s->log_fd < 0) return -1;
   off_t end = lseek(s->log_fd, 0, SEEK_END);
   s->log_size = end < 0 ? 0 : end;
   return 0;
@@ -54,11 +58,24 @@ void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n
   o = 8;
   o += json_escape(e + o, (const unsigned char *)line, n);
   o += (size_t)snprintf(e + o, ENTRY_MAX - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", id == STREAM_STDOUT ? "stdout" : "stderr", time);
-  if (s->log_max_size > 0 && s->log_size > 0 && s->log_size + (long long)o > s->log_max_size) rotate(s);
-  ssize_t w = write(s->log_fd, e, o);
-  /* A full disk loses this entry, not the container: it keeps running and logging resumes. */
+  long long pending = s->log_size + (long long)s->log_buf_len;
+  if (s->log_max_size > 0 && pending > 0 && pending + (long long)o > s->log_max_size) {
+    jsonlog_flush(s);
+    rotate(s);
+  }
+  if (s->log_buf_len + o > LOG_BUF_MAX) jsonlog_flush(s);
+  memcpy(s->log_buf + s->log_buf_len, e, o);
+  s->log_buf_len += o;
+}
+
+/* Writes the gathered entries. A full disk loses them, not the container: it keeps running and
+ * logging resumes; a short write is cut back so no half entry stays in the file. */
+void jsonlog_flush(struct shim *s) {
+  if (s->log_buf_len == 0 || s->log_fd < 0) return;
+  ssize_t w = write(s->log_fd, s->log_buf, s->log_buf_len);
   if (w > 0) s->log_size += w;
-  if (w > 0 && (size_t)w < o && ftruncate(s->log_fd, s->log_size - w) == 0) s->log_size -= w;
+  if (w > 0 && (size_t)w < s->log_buf_len && ftruncate(s->log_fd, s->log_size - w) == 0) s->log_size -= w;
+  s->log_buf_len = 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not one. */

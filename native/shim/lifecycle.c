@@ -78,6 +78,7 @@ void finish(struct shim *s) {
     if (s->out[i].fd >= 0) close(s->out[i].fd);
     s->out[i].fd = -1;
   }
+  jsonlog_flush(s);
   if (s->log_fd >= 0) fsync(s->log_fd);
   write_exit_file(s);
   s->phase = PHASE_CLOSING;

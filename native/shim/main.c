@@ -176,6 +176,7 @@ static void loop_once(struct shim *s) {
   }
   if (p[n - 1].revents) stdin_write_pending(s);
   clients_reap_closed(s);
+  jsonlog_flush(s);
 }
 
 int main(int argc, char **argv) {

@@ -94,6 +94,8 @@ struct shim {
   int log_fd;
   long long log_size;
   char *log_entry; /* room for one encoded entry */
+  char *log_buf;   /* entries not written yet: one write per loop turn, not one per line */
+  size_t log_buf_len;
 
   struct client *clients[MAX_CLIENTS];
   int n_clients;
@@ -128,6 +130,7 @@ void stdin_close(struct shim *s);
 /* jsonlog.c */
 int jsonlog_open(struct shim *s);
 void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n);
+void jsonlog_flush(struct shim *s);
 size_t json_escape(char *dst, const unsigned char *src, size_t n);
 
 /* clients.c */
