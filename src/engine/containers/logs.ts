@@ -1,7 +1,7 @@
 // Reading a container's json-file log (and its rotated files) for `docker logs`: stdout/stderr
 // selection, since/until, tail, timestamps, and follow (new entries as the shim appends them,
 // until the container stops). Output is Docker's multiplexed frames, or raw with a terminal.
-import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync, watch } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface LogEntry {
@@ -64,18 +64,31 @@ function wanted(e: LogEntry, o: LogOptions): boolean {
  * `stopped()` says the container is no longer running (checked when the file is quiet).
  */
 export async function* readLogs(path: string, o: LogOptions, tty: boolean, stopped: () => Promise<void>): AsyncGenerator<Buffer> {
-  const entries: LogEntry[] = [];
-  let offset = 0;
-  for (const f of files(path)) {
-    const rl = createInterface({ input: createReadStream(f), crlfDelay: Infinity });
-    for await (const line of rl) {
-      const e = parse(line);
-      if (e && wanted(e, o)) entries.push(e);
+  // What is there now is read up to here; a follow goes on from here.
+  let offset = existsSync(path) ? statSync(path).size : 0;
+  const sizeOf = (f: string) => (f === path ? offset : statSync(f).size);
+  if (o.tail !== undefined && o.tail >= 0) {
+    // A tail reads from the end, only as far back as it shows: a busy container's log is large.
+    const picked: LogEntry[] = [];
+    pick: for (const f of files(path).reverse()) {
+      for (const line of linesBackward(f, sizeOf(f))) {
+        if (picked.length >= o.tail) break pick;
+        const e = parse(line);
+        if (e && wanted(e, o)) picked.push(e);
+      }
     }
-    if (f === path) offset = statSync(f).size;
+    for (const e of picked.reverse()) yield render(e, o, tty);
+  } else {
+    for (const f of files(path)) {
+      const size = sizeOf(f);
+      if (size === 0) continue;
+      const rl = createInterface({ input: createReadStream(f, { end: size - 1 }), crlfDelay: Infinity });
+      for await (const line of rl) {
+        const e = parse(line);
+        if (e && wanted(e, o)) yield render(e, o, tty);
+      }
+    }
   }
-  const start = o.tail !== undefined && o.tail >= 0 ? Math.max(0, entries.length - o.tail) : 0;
-  for (const e of entries.slice(start)) yield render(e, o, tty);
   if (!o.follow) return;
 
   let done = false;
@@ -100,6 +113,39 @@ export async function* readLogs(path: string, o: LogOptions, tty: boolean, stopp
     await Promise.race([waitForChange(path, 250), stop]);
   }
 }
+
+/** The lines of `file`'s first `end` bytes, last first, read backwards a chunk at a time. */
+function* linesBackward(file: string, end: number): Generator<string> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return; // rotated away meanwhile
+  }
+  try {
+    let pos = end;
+    let carry = Buffer.alloc(0); // the end part of a line whose start is further back
+    while (pos > 0) {
+      const n = Math.min(BACKWARD_CHUNK, pos);
+      pos -= n;
+      const chunk = Buffer.alloc(n);
+      readSync(fd, chunk, 0, n, pos);
+      const data = carry.length ? Buffer.concat([chunk, carry]) : chunk;
+      let lineEnd = data.length;
+      for (let i = data.length - 1; i >= 0; i--) {
+        if (data[i] !== 0x0a) continue;
+        if (i + 1 < lineEnd) yield data.subarray(i + 1, lineEnd).toString();
+        lineEnd = i;
+      }
+      carry = data.subarray(0, lineEnd);
+    }
+    if (carry.length) yield carry.toString();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const BACKWARD_CHUNK = 64 * 1024;
 
 function waitForChange(path: string, ms: number): Promise<void> {
   return new Promise((resolve) => {

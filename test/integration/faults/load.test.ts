@@ -1,0 +1,122 @@
+// Load: 100 API clients at once for LOAD_SECONDS (default 60), each looping over run (create,
+// start, wait, logs, remove), ps, inspect, logs and one-shot stats, while one container spews
+// logs at full speed. Every answer must be a success (no error, no request left hanging: a
+// deadlock shows as a timeout), the daemon's memory must not grow from one half of the load to the
+// next (what Node keeps after the first is bounded, not a leak), and the spewing container must not slow the API down for the others: /_ping latency
+// with the spewer and the load is compared with the idle one (the figures are printed).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
+import { call, importBusybox, type Answer } from '../../helpers/api.js';
+import { processesWhere } from '../../helpers/runtime.js';
+
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const CLIENTS = 100;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+const rssMb = (pid: number) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`load: ${CLIENTS} API clients for ${SECONDS} s beside a container spewing logs`, () => {
+  let d: TestBerthd;
+  let pid = 0;
+  const stats = { requests: 0, errors: [] as string[], slowest: 0 };
+  /** One request with a deadline; anything but 2xx is recorded as an error. */
+  const req = async (method: string, path: string, body?: unknown): Promise<Answer | undefined> => {
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), REQUEST_TIMEOUT_MS)));
+    try {
+      const a = await Promise.race([call(d.socket, method, path, body === undefined ? undefined : JSON.stringify(body)), deadline]);
+      stats.requests++;
+      stats.slowest = Math.max(stats.slowest, Date.now() - t0);
+      if (a === 'timeout') stats.errors.push(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`);
+      else if (a.status >= 300) stats.errors.push(`${method} ${path}: ${a.status} ${a.body.slice(0, 200)}`);
+      else return a;
+    } catch (err) {
+      stats.errors.push(`${method} ${path}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return undefined;
+  };
+  const pingLatencies = async (n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      await req('GET', '/_ping');
+      out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      await sleep(20);
+    }
+    return out;
+  };
+
+  before(async () => {
+    d = await startBerthd();
+    pid = processesWhere('cmdline', (c) => c.includes('berthd.mjs') && c.includes(d.dir))[0]!;
+    await importBusybox(d.socket, 'bb:latest');
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  it('answers every request, keeps its memory, and a log spewer does not slow the others', async () => {
+    // warm up, then the baselines
+    for (let i = 0; i < 3; i++) await runOnce(0);
+    const idlePing = median(await pingLatencies(50));
+    const baselineMb = rssMb(pid);
+    const spewer = (await req('POST', '/containers/create', { Image: 'bb', Cmd: ['yes', 'a line the spewer writes as fast as it can'], HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } } } }))!;
+    const spewerId = (JSON.parse(spewer.body) as { Id: string }).Id;
+    await req('POST', `/containers/${spewerId}/start`);
+    const spewPing = median(await pingLatencies(50));
+
+    async function runOnce(client: number): Promise<void> {
+      const created = await req('POST', '/containers/create', { Image: 'bb', Cmd: ['echo', `client ${client}`], HostConfig: { NetworkMode: 'none' } });
+      if (!created) return;
+      const id = (JSON.parse(created.body) as { Id: string }).Id;
+      await req('POST', `/containers/${id}/start`);
+      await req('POST', `/containers/${id}/wait`);
+      const logs = await req('GET', `/containers/${id}/logs?stdout=1`);
+      if (logs && !logs.raw.includes(Buffer.from(`client ${client}`))) stats.errors.push(`logs of ${id.slice(0, 12)}: ${JSON.stringify(logs.body)}`);
+      await req('DELETE', `/containers/${id}?force=1`);
+    }
+    // Two rounds of half the time each: memory Node keeps after the first (V8 and malloc hold on
+    // to freed pages) is fine; memory that grows again in the second is a leak.
+    const loadPings: number[] = [];
+    const round = async (seconds: number) => {
+      const end = Date.now() + seconds * 1000;
+      const clients = Array.from({ length: CLIENTS }, async (_, n) => {
+        let turn = 0;
+        while (Date.now() < end) {
+          switch ((n + turn++) % 5) {
+            case 0: await runOnce(n); break;
+            case 1: await req('GET', '/containers/json?all=1'); break;
+            case 2: await req('GET', `/containers/${spewerId}/json`); break;
+            case 3: await req('GET', `/containers/${spewerId}/logs?stdout=1&tail=5`); break;
+            default: await req('GET', `/containers/${spewerId}/stats?stream=0&one-shot=1`);
+          }
+        }
+      });
+      const watcher = (async () => {
+        while (Date.now() < end) loadPings.push(...(await pingLatencies(5)));
+      })();
+      await Promise.all([...clients, watcher]);
+      await sleep(3000);
+      return rssMb(pid);
+    };
+    const firstMb = await round(SECONDS / 2);
+    const secondMb = await round(SECONDS / 2);
+    await req('DELETE', `/containers/${spewerId}?force=1`);
+    console.log(`load: ${stats.requests} requests in ${SECONDS} s (${(stats.requests / SECONDS).toFixed(0)}/s), slowest ${stats.slowest} ms; /_ping median idle ${idlePing.toFixed(1)} ms, with the spewer ${spewPing.toFixed(1)} ms, under load ${median(loadPings).toFixed(1)} ms; daemon RSS ${baselineMb.toFixed(0)} MB before, ${firstMb.toFixed(0)} MB after the first half, ${secondMb.toFixed(0)} MB after the second`);
+    assert.deepEqual(stats.errors.slice(0, 10), [], `${stats.errors.length} errors`);
+    assert.ok(stats.requests > CLIENTS * 5, 'the clients got through');
+    const left = JSON.parse((await req('GET', '/containers/json?all=1'))!.body) as unknown[];
+    assert.equal(left.length, 0, 'every container removed');
+    // A spewing container costs the API nothing it can feel: within a few ms of the idle figure.
+    assert.ok(spewPing < Math.max(idlePing * 5, 20), `/_ping with a spewer: ${spewPing.toFixed(1)} ms, idle ${idlePing.toFixed(1)} ms`);
+    assert.ok(secondMb < firstMb * 1.1 + 10, `no growth from one round to the next: ${firstMb.toFixed(0)} MB, then ${secondMb.toFixed(0)} MB`);
+    assert.ok(firstMb < baselineMb + 150, `bounded: ${firstMb.toFixed(0)} MB after the load, ${baselineMb.toFixed(0)} MB before`);
+  });
+});
