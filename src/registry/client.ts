@@ -133,15 +133,19 @@ export class RegistryClient {
     return { bytes, mediaType: (res.headers['content-type'] ?? '').split(';')[0]!.trim(), digest: actual };
   }
 
-  /** The blob's bytes as they arrive; the stream fails at its end if size or digest are wrong. */
-  async *getBlob(ref: ImageReference, digest: string, size?: number): AsyncGenerator<Buffer> {
+  /**
+   * The blob's bytes as they arrive; the stream fails at its end if size or digest are wrong.
+   * `verified: false` leaves the digest to a caller that hashes the bytes anyway (the content
+   * store's writer does): hashing 100 MB twice costs a pull a tenth of its time.
+   */
+  async *getBlob(ref: ImageReference, digest: string, size?: number, o: { verified?: boolean } = {}): AsyncGenerator<Buffer> {
     const res = await this.read(ref, 'GET', `/v2/${ref.repository}/blobs/${digest}`);
     if (res.statusCode !== 200) await this.fail(res, ref, `blob ${digest}`);
-    const hash = hasher(parseDigest(digest).algorithm);
+    const hash = o.verified === false ? undefined : hasher(parseDigest(digest).algorithm);
     let n = 0;
     try {
       for await (const chunk of res) {
-        hash.update(chunk as Buffer);
+        hash?.update(chunk as Buffer);
         n += (chunk as Buffer).length;
         yield chunk as Buffer;
       }
@@ -149,8 +153,9 @@ export class RegistryClient {
       if (err instanceof BerthError) throw err;
       throw new BerthError('UNAVAILABLE', `blob ${digest} of ${formatReference(ref)}: the download broke off after ${n}${size !== undefined ? ` of ${size}` : ''} bytes (${(err as Error).message}): pull again`, { cause: err });
     }
-    const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
     if (size !== undefined && n !== size) throw new BerthError('FAILED_PRECONDITION', `blob ${digest} of ${formatReference(ref)}: got ${n} bytes, want ${size}: the download was cut short`);
+    if (!hash) return;
+    const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
     if (actual !== digest) throw new BerthError('FAILED_PRECONDITION', `blob ${digest} of ${formatReference(ref)}: ${ref.registry} sent content with digest ${actual}`);
   }
 

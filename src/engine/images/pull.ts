@@ -6,9 +6,9 @@
 import { BerthError } from '../../common/errors.js';
 import { chainIds } from '../../image/chain-id.js';
 import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
-import { familiarName, type ImageReference } from '../../image/reference.js';
+import { familiarName, formatReference, type ImageReference } from '../../image/reference.js';
 import type { RegistryClient } from '../../registry/client.js';
-import type { ContentStore } from '../../supervisor/content/store.js';
+import { DigestMismatch, type ContentStore } from '../../supervisor/content/store.js';
 import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, type LayerDeps } from './layers.js';
 export { releaseOrphanLeases } from './layers.js';
 
@@ -53,14 +53,17 @@ async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, lea
   }
   try {
     let last = 0;
-    for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size)) {
+    // The writer checks the digest at commit (and throws the ingest away if it is wrong).
+    for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size, { verified: false })) {
       await w.write(chunk);
       if (progress && (w.offset - last > 256 * 1024 || w.offset === d.size)) {
         last = w.offset;
         progress({ status: 'Downloading', id: short(d.digest), progressDetail: { current: w.offset, total: d.size } });
       }
     }
-    await w.commit();
+    await w.commit().catch((err: unknown) => {
+      throw err instanceof DigestMismatch ? new BerthError('FAILED_PRECONDITION', `blob ${d.digest} of ${formatReference(ref)}: ${ref.registry} sent content with digest ${err.actual}`) : err;
+    });
     addDistributionSource(deps.content, d.digest, ref);
     return true;
   } catch (err) {
