@@ -1,8 +1,9 @@
-// Garbage collection of content (containerd's mark and sweep): roots are what the caller names
+// Garbage collection of one namespace (containerd's mark and sweep): roots are what the caller names
 // (image targets) and what unexpired leases hold; a blob's `containerd.io/gc.ref.content*` labels
 // reach its children (a manifest its config and layers), and `containerd.io/gc.ref.snapshot.<name>`
 // labels reach snapshots (an image config its unpacked chain). Everything unreached goes: blobs,
 // ingests that no lease holds and no live writer is using (an interrupted pull), and snapshots.
+// A blob leaves the disk once no namespace has it (ContentStore.forget).
 import type { ContentStore } from './store.js';
 import type { LeaseStore } from './leases.js';
 import type { Snapshotter } from '../snapshots/types.js';
@@ -61,7 +62,7 @@ export function collectGarbage(opts: GcOptions): GcResult {
 
   for (const info of content.list()) {
     if (marked.has(info.digest)) continue;
-    content.delete(info.digest);
+    content.forget(info.digest);
     result.removedBlobs.push(info.digest);
   }
   for (const ingest of content.listIngests()) {
