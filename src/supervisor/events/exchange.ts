@@ -52,5 +52,6 @@ export class EventExchange {
   }
 }
 
-/** Shorthand for a containerd event made by the supervisor. */
-export const containerdEvent = (name: string, fields: Record<string, unknown>): EventPayload => ({ typeUrl: `containerd.events.${name}`, fields });
+/** A containerd event made by the supervisor; image events live in the images service's package. */
+export const containerdEvent = (name: string, fields: Record<string, unknown>): EventPayload =>
+  ({ typeUrl: name.startsWith('Image') ? `containerd.services.images.v1.${name}` : `containerd.events.${name}`, fields });
