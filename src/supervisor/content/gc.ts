@@ -9,6 +9,8 @@ import type { LeaseStore } from './leases.js';
 import type { Snapshotter } from '../snapshots/types.js';
 
 const CONTENT_REF = 'containerd.io/gc.ref.content';
+/** Content and snapshots labelled so are roots themselves (ctr labels what it commits by hand). */
+const GC_ROOT = 'containerd.io/gc.root';
 const SNAPSHOT_REF = 'containerd.io/gc.ref.snapshot.';
 
 export interface GcResult {
@@ -40,10 +42,11 @@ export function collectGarbage(opts: GcOptions): GcResult {
     } else live.push(lease);
   }
   const heldIngests = new Set(live.flatMap((l) => l.resources.filter((r) => r.type === 'ingest').map((r) => r.id)));
-  const queue = [...(opts.roots ?? []), ...live.flatMap((l) => l.resources.filter((r) => r.type === 'content').map((r) => r.id))];
+  const labelledRoots = content.list().filter((i) => GC_ROOT in i.labels).map((i) => i.digest);
+  const queue = [...(opts.roots ?? []), ...labelledRoots, ...live.flatMap((l) => l.resources.filter((r) => r.type === 'content').map((r) => r.id))];
 
   const marked = new Set<string>();
-  const snapshotRoots = [...(opts.snapshotRoots ?? [])];
+  const snapshotRoots = [...(opts.snapshotRoots ?? []), ...(opts.snapshotter?.list().filter((x) => GC_ROOT in x.labels).map((x) => x.key) ?? [])];
   while (queue.length) {
     const digest = queue.pop()!;
     if (marked.has(digest)) continue;

@@ -203,8 +203,13 @@ export class ContentStore {
     });
   }
 
-  /** Opens (or resumes) the ingest `ref`; only one writer holds a ref at a time. */
-  async writer(ref: string, opts: { expected?: string; total?: number } = {}): Promise<ContentWriter> {
+  /**
+   * Opens (or resumes) the ingest `ref`; only one writer holds a ref at a time. With `reuse`, an
+   * expected blob already on disk (another namespace's) makes a writer that stands for it: its
+   * offset is the blob's size and committing records it here (containerd's shared content, for
+   * API clients, who resume at the offset). Without, the bytes are written again as always.
+   */
+  async writer(ref: string, opts: { expected?: string; total?: number; reuse?: boolean } = {}): Promise<ContentWriter> {
     if (opts.expected) parseDigest(opts.expected);
     const dir = this.ingestDir(ref);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -217,7 +222,7 @@ export class ContentStore {
       }
       meta = { ...meta, total: opts.total ?? meta.total, expected: opts.expected ?? meta.expected };
       const data = join(dir, 'data');
-      const shared = meta.expected && this.hasBlob(meta.expected) && !(await stat(data).then((s) => s.size > 0, () => false)) ? this.sharedSize(meta.expected, meta.total) : undefined;
+      const shared = opts.reuse && meta.expected && this.hasBlob(meta.expected) && !(await stat(data).then((s) => s.size > 0, () => false)) ? this.sharedSize(meta.expected, meta.total) : undefined;
       const w = new ContentWriter(this, dir, meta);
       if (shared !== undefined) w.byReference(shared);
       else await w.openData();

@@ -123,7 +123,7 @@ async function writeSession(ctx: CallContext, first: Message, requests: AsyncIte
   let total: number | undefined = Number(first.total) > 0 ? Number(first.total) : undefined;
   if (expected && content.has(validDigest(expected))) throw exists(`content ${expected}: already exists`);
   ctx.hold({ type: 'ingest', id: ref });
-  const w: ContentWriter = await content.writer(ref, { expected, total });
+  const w: ContentWriter = await content.writer(ref, { expected, total, reuse: true });
   try {
     for (let req: Message | undefined = first; req; ) {
       const msg: Message = { action: req.action, offset: w.offset };
