@@ -3,7 +3,8 @@
 // are logged at debug level with their duration and outcome.
 import type { handleBidiStreamingCall, handleServerStreamingCall, handleUnaryCall, ServerDuplexStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { CallContext } from './call.js';
-import { toServiceError } from './errors.js';
+import { status } from '@grpc/grpc-js';
+import { GrpcError, toServiceError } from './errors.js';
 import type { Message } from './service-def.js';
 import type { Supervisor } from '../supervisor.js';
 
@@ -66,3 +67,44 @@ export function bidi(env: HandlerEnv, name: string, fn: Bidi): handleBidiStreami
 }
 
 export type Implementation = UntypedServiceImplementation;
+
+/**
+ * The client's messages on a streaming call, one at a time (undefined once it has sent all).
+ * Not the stream's async iterator: finishing that destroys the stream, and with it the status the
+ * handler still has to send. At most a few messages wait here: beyond, the client is held back.
+ */
+export function messageReader(call: ServerDuplexStream<Message, Message>): () => Promise<Message | undefined> {
+  const queue: Message[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    wake?.();
+    wake = undefined;
+  };
+  call.on('data', (m: Message) => {
+    queue.push(m);
+    if (queue.length >= 8) call.pause();
+    poke();
+  });
+  call.on('end', () => {
+    ended = true;
+    poke();
+  });
+  call.on('cancelled', () => {
+    failure = new GrpcError(status.CANCELLED, 'the client cancelled the call');
+    poke();
+  });
+  call.on('error', (err: Error) => {
+    failure = err;
+    poke();
+  });
+  return async () => {
+    while (!queue.length && !ended && !failure) await new Promise<void>((r) => (wake = r));
+    const m = queue.shift();
+    if (queue.length < 4) call.resume();
+    if (m) return m;
+    if (failure) throw failure;
+    return undefined;
+  };
+}

@@ -12,7 +12,7 @@ import { labelField, parseFilters } from '../../filters.js';
 import type { CallContext } from '../call.js';
 import { maskPaths, timestamp, updateLabels } from '../convert.js';
 import { GrpcError } from '../errors.js';
-import { bidi, serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
+import { bidi, messageReader, serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
 import type { Message } from '../service-def.js';
 
 const BLOCK = 100;
@@ -104,16 +104,15 @@ export function contentService(env: HandlerEnv): Implementation {
     }),
 
     Write: bidi(env, 'content.Write', async (ctx, call) => {
-      const requests = call[Symbol.asyncIterator]() as AsyncIterator<Message>;
-      const first = await requests.next();
-      if (first.done) return;
-      await writeSession(ctx, first.value, requests, (m) => send(call, m));
+      const next = messageReader(call);
+      const first = await next();
+      if (first) await writeSession(ctx, first, next, (m) => send(call, m));
     }),
   };
 }
 
 /** One write stream: its first request names the ref; it ends at COMMIT or when the client stops. */
-async function writeSession(ctx: CallContext, first: Message, requests: AsyncIterator<Message>, reply: (m: Message) => Promise<void>): Promise<void> {
+async function writeSession(ctx: CallContext, first: Message, next: () => Promise<Message | undefined>, reply: (m: Message) => Promise<void>): Promise<void> {
   const ref: string = first.ref ?? '';
   if (!ref) throw invalid('first message must have a reference');
   const ns = ctx.writableNamespace();
@@ -153,8 +152,7 @@ async function writeSession(ctx: CallContext, first: Message, requests: AsyncIte
       }
       await reply(msg);
       if (req.action === 'COMMIT') return;
-      const next = await requests.next();
-      req = next.done ? undefined : next.value;
+      req = await next();
     }
   } finally {
     await w.close();
