@@ -14,7 +14,7 @@ import { makeBusyboxRootfs } from '../../helpers/busybox.js';
 import { ctrAt, HAVE_CTR, rows, type Ctr } from '../../helpers/ctr.js';
 import { testImageLayers } from '../../helpers/images.js';
 import { pushTestImage, startRegistry, type PushedImage, type TestRegistry } from '../../helpers/registry.js';
-import { cleanupDir, waitFor } from '../../helpers/runtime.js';
+import { cleanupDir, runCommand, waitFor } from '../../helpers/runtime.js';
 import { digestOf } from '../../../src/common/digest.js';
 
 const skip = !HAVE_CTR && 'ctr not installed (apt-get install containerd)';
@@ -114,6 +114,23 @@ describe('supervisor API driven by ctr', { skip }, () => {
     assert.ok(!(await d.docker(['images', '--format', '{{.Repository}}'])).stdout.includes('busybox'));
   });
 
+  it('shows the tasks of a docker run as containerd task events in namespace moby', async () => {
+    const child = spawn('ctr', ['--address', supervisorSocket(d), 'events', 'namespace==moby,topic~=^/tasks/'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const run = await d.docker(['run', '--rm', 'bb:latest', 'sh', '-c', 'exit 3']);
+      assert.equal(run.code, 3, run.stderr);
+      await waitFor(() => out.includes('/tasks/delete'), 15_000);
+      const topics = out.trim().split('\n').map((l) => l.split(' ')[5]);
+      assert.deepEqual(topics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
+      assert.match(out, / moby \/tasks\/exit \{"container_id":"[0-9a-f]{64}","id":"[0-9a-f]{64}","pid":\d+,"exit_status":3,"exited_at":"[^"]+"\}/);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('tags and removes images; a removal with --sync collects only that namespace\'s content', async () => {
     await ctr.ok(['images', 'pull', '--plain-http', image.name], { ns: 'b', timeoutMs: 120_000 });
     await ctr.ok(['images', 'tag', image.name, 'mine:v1'], { ns: 'b' });
@@ -138,7 +155,15 @@ describe('supervisor API driven by ctr', { skip }, () => {
     assert.match(mounts, /^mount -t overlay overlay \/mnt\/x -o workdir=.*,upperdir=.*,lowerdir=.*:.*$/m);
     const upper = prepared[0]!.Options.find((o) => o.startsWith('upperdir='))!.slice('upperdir='.length);
     writeFileSync(join(upper, 'added'), 'x'.repeat(10_000));
+    // The diff service: the active snapshot's upper dir as a layer, then the committed one mounted and walked.
+    const listDiff = async (key: string) => {
+      const r = await runCommand('sh', ['-c', `ctr --address ${supervisorSocket(d)} -n a snapshots diff ${key} | tar -tzvf -`]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.match(await listDiff('work'), /^-rw-r--r-- 0\/0\s+10000 .* added$/m);
     await ctr.ok(['snapshots', 'commit', 'mylayer', 'work'], { ns: 'a' });
+    assert.match(await listDiff('mylayer'), /^-rw-r--r-- 0\/0\s+10000 .* added$/m);
     const tree = await ctr.ok(['snapshots', 'tree'], { ns: 'a' });
     assert.match(tree, new RegExp(`\\\\_ ${top}\\n\\s+\\\\_ mylayer`));
     const usage = rows(await ctr.ok(['snapshots', 'usage', 'mylayer'], { ns: 'a' }));
