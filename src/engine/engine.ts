@@ -72,7 +72,7 @@ export class Engine {
       whiteouts: this.snapshotter.name === 'overlayfs' ? 'overlay' : 'remove', registry: this.registry, namespace: config.namespace,
       usedBy: (id) => containers?.usersOf(id) ?? [],
       snapshotsInUse: () => containers?.snapshotKeys() ?? [],
-      collectGarbage: () => supervisor.collectGarbage().get(ns)!,
+      collectGarbage: () => supervisor.collectGarbage().get(ns) ?? { removedLeases: [], removedBlobs: [], removedIngests: [], removedSnapshots: [] },
     });
     // Containers' writable layers are this namespace's too: collections from any front end keep them.
     supervisor.addGcRoots(ns, () => ({ snapshots: containers?.snapshotKeys() ?? [] }));

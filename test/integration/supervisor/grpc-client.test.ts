@@ -128,6 +128,10 @@ describe('supervisor API through a gRPC client', { timeout: 120_000, skip: !HAVE
       await rejectsWith(leases.call('AddResource', { id: 'op-1', resource: { type: 'volumes', id: 'v' } }, ns('t')), status.UNIMPLEMENTED, /resource type volumes not supported/);
       await rejectsWith(content.call('Info', { digest: digestOf('x') }, new Metadata()), status.FAILED_PRECONDITION, /namespace is required/);
       assert.deepEqual((await content.call('ListStatuses', {}, ns('never-written'))).statuses, [], 'a namespace never written to is empty, as in containerd');
+      const namespaces = client(supervisorSocket(d), 'containerd.services.namespaces.v1.Namespaces');
+      await rejectsWith(namespaces.call('Delete', { name: 'never-written' }), status.NOT_FOUND, /namespace "never-written": not found/);
+      await rejectsWith(namespaces.call('Update', { namespace: { name: 't', labels: {} }, update_mask: { paths: ['name'] } }), status.INVALID_ARGUMENT, /cannot update "name" field/);
+      namespaces.raw.close();
     } finally {
       leases.raw.close();
     }
