@@ -18,7 +18,7 @@ export class CallContext {
   /** The call's namespace; containerd answers FailedPrecondition when there is none. */
   get namespace(): string {
     const ns = this.header('containerd-namespace');
-    if (!ns) throw precondition('namespace is required: failed precondition (set one with ctr -n NAME, or the containerd-namespace gRPC metadata)');
+    if (!ns) throw precondition('namespace is required: set one with ctr -n NAME, or the containerd-namespace gRPC metadata');
     return validateNamespace(ns);
   }
 

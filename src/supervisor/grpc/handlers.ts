@@ -1,9 +1,9 @@
 // Wrappers that turn plain async functions into grpc-js handlers: each gets its request and a
 // CallContext, and whatever it throws goes back as a gRPC status (the server carries on). Calls
 // are logged at debug level with their duration and outcome.
-import type { handleBidiStreamingCall, handleServerStreamingCall, handleUnaryCall, ServerDuplexStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type handleBidiStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServerDuplexStream, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { BerthError } from '../../common/errors.js';
 import { CallContext } from './call.js';
-import { status } from '@grpc/grpc-js';
 import { GrpcError, toServiceError } from './errors.js';
 import type { Message } from './service-def.js';
 import type { Supervisor } from '../supervisor.js';
@@ -21,7 +21,9 @@ export type Bidi = (ctx: CallContext, call: ServerDuplexStream<Message, Message>
 
 function report(env: HandlerEnv, name: string, started: number, err?: unknown): void {
   const took = Date.now() - started;
-  if (err) env.log('debug', `grpc ${name}: ${toServiceError(err).details} (${took} ms)`);
+  // An error berth did not name is a bug or a broken host: worth a warning, not just a debug line.
+  const expected = err instanceof BerthError || err instanceof GrpcError;
+  if (err) env.log(expected ? 'debug' : 'warn', `grpc ${name}: ${toServiceError(err).details} (${took} ms)`);
   else env.log('debug', `grpc ${name} ok (${took} ms)`);
 }
 

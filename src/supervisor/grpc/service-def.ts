@@ -5,7 +5,8 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 
-export type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A decoded message: its fields vary by type, so handlers read them loosely (as a Go server would). */
+export type Message = Record<string, any>;
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, objects: true };
 

@@ -14,10 +14,12 @@ import { HAVE_CTR, ctrAt, rows } from '../../helpers/ctr.js';
 import { waitFor } from '../../helpers/runtime.js';
 
 type Call = (method: string, req: Message, md?: Metadata) => Promise<Message>;
+/** A generic client: its methods are looked up by name. */
+type Raw = Client & Record<string, (...args: unknown[]) => any>;
 
-function client(socket: string, service: string): { raw: Client & Record<string, Function>; call: Call } { // eslint-disable-line @typescript-eslint/ban-types
+function client(socket: string, service: string): { raw: Raw; call: Call } {
   const Ctor = makeGenericClientConstructor(serviceDefinition(loadProtos(), service), service);
-  const raw = new Ctor(`unix://${socket}`, credentials.createInsecure()) as Client & Record<string, Function>; // eslint-disable-line @typescript-eslint/ban-types
+  const raw = new Ctor(`unix://${socket}`, credentials.createInsecure()) as unknown as Raw;
   const call: Call = (method, req, md = ns('t')) => new Promise((resolve, reject) => raw[method]!.call(raw, req, md, (err: ServiceError | null, res: Message) => (err ? reject(err) : resolve(res))));
   return { raw, call };
 }
@@ -30,7 +32,7 @@ function ns(name: string, lease?: string): Metadata {
 }
 
 /** One write stream: sends `requests` in turn, each after the previous answer. */
-async function writeStream(raw: Client & Record<string, Function>, md: Metadata, requests: Message[], opts: { cancelAfter?: number } = {}): Promise<Message[]> { // eslint-disable-line @typescript-eslint/ban-types
+async function writeStream(raw: Raw, md: Metadata, requests: Message[], opts: { cancelAfter?: number } = {}): Promise<Message[]> {
   const stream = raw.Write!.call(raw, md) as NodeJS.EventEmitter & { write(m: Message): void; end(): void; cancel(): void };
   const answers: Message[] = [];
   return new Promise((resolve, reject) => {

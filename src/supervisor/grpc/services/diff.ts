@@ -19,6 +19,7 @@ import type { Mount } from '../../snapshots/types.js';
 import type { CallContext } from '../call.js';
 import { fromDescriptor, toDescriptor, toMounts } from '../convert.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
+import type { Message } from '../service-def.js';
 import type { Supervisor } from '../../supervisor.js';
 
 const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
@@ -65,7 +66,7 @@ function directTarget(mounts: Mount[]): { dir: string; whiteouts: WhiteoutMode }
   return undefined;
 }
 
-async function apply(ctx: CallContext, req: Record<string, any>) { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function apply(ctx: CallContext, req: Message) {
   const desc = toDescriptor(req.diff);
   parseDigest(desc.digest);
   if (!/tar|layer/.test(desc.mediaType)) throw new BerthError('NOT_IMPLEMENTED', `unsupported diff media type: ${desc.mediaType}`);
@@ -93,7 +94,7 @@ async function withChanges<T>(sup: Supervisor, left: Mount[], right: Mount[], fn
   return withMounted(sup, readonly(left), (lower) => withMounted(sup, readonly(right), (upperDir) => fn(upperDir, naiveChanges(left.length ? lower : undefined, upperDir))));
 }
 
-async function diff(ctx: CallContext, req: Record<string, any>) { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function diff(ctx: CallContext, req: Message) {
   const mediaType: string = req.media_type || MediaType.ociLayerGzip;
   const gzip = /gzip$/.test(mediaType);
   if (!gzip && !/\.tar$/.test(mediaType)) throw new BerthError('NOT_IMPLEMENTED', `unsupported diff media type: ${mediaType}: berth writes tar and tar+gzip layers`);
