@@ -106,7 +106,7 @@ export class Supervisor {
       this.tasks.store.list().some(([ns]) => ns === name) ? 'tasks' : '',
       this.snapshotter(name).list().length ? `snapshots on "${this.snapshotterName}" snapshotter` : '',
     ].filter(Boolean);
-    if (held.length) throw precondition(`namespace "${name}" must be empty, but it still has ${held.join(', ')}: remove them first`);
+    if (held.length) throw precondition(`namespace "${name}" must be empty, but it still has ${held.join(', ')}`);
     const content = this.content(name);
     for (const i of content.listIngests()) content.abort(i.ref);
     const leases = this.leases(name);

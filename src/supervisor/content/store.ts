@@ -144,9 +144,10 @@ export class ContentStore {
     return createReadStream(this.blobPath(digest), { ...range, highWaterMark: 1 << 20 });
   }
 
+  /** The namespace's blobs, by digest (as containerd lists them). */
   list(): ContentInfo[] {
     const out: ContentInfo[] = [];
-    for (const name of safeReaddir(join(this.root, 'namespaces', this.namespace))) {
+    for (const name of safeReaddir(join(this.root, 'namespaces', this.namespace)).sort()) {
       const m = /^([a-z0-9]+)-([a-f0-9]+)\.json$/.exec(name);
       if (!m) continue;
       try {

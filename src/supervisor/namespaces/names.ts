@@ -8,13 +8,14 @@ export const DEFAULT_NAMESPACE = 'default';
 export const LEGACY_NAMESPACE = 'moby';
 
 // containerd's identifiers: alphanumeric runs joined by single ".", "_" or "-", at most 76 long.
-const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+// (Written as containerd writes it, since its source appears in the error message.)
+const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
 const MAX_IDENTIFIER = 76;
 
 export function validateNamespace(name: string): string {
   if (!name) throw invalid('namespace is required: set one (ctr -n NAME, or the containerd-namespace gRPC metadata)');
-  if (name.length > MAX_IDENTIFIER) throw invalid(`identifier "${name}" greater than maximum length (${MAX_IDENTIFIER} characters)`);
-  if (!IDENTIFIER.test(name)) throw invalid(`identifier "${name}" must match ${IDENTIFIER.source}`);
+  if (name.length > MAX_IDENTIFIER) throw invalid(`namespace validation: identifier "${name}" greater than maximum length (${MAX_IDENTIFIER} characters)`);
+  if (!IDENTIFIER.test(name)) throw invalid(`namespace validation: identifier "${name}" must match ${IDENTIFIER.source}`);
   return name;
 }
 

@@ -168,7 +168,7 @@ export abstract class SnapshotterBase implements Snapshotter {
     const m = this.load();
     const s = this.get(m, key);
     const child = Object.values(this.keys(m)).find((c) => c.parent === key);
-    if (child) throw precondition(`snapshot ${key} has a child (${child.key}): remove it first`);
+    if (child) throw precondition('cannot remove snapshot with child'); // containerd's words: ctr users know them
     delete this.keys(m)[key];
     this.save(m); // metadata first: a crash now leaves a stray directory, removed at next start
     rmSync(join(this.dirOf(s.id).fs, '..'), { recursive: true, force: true });
@@ -190,8 +190,9 @@ export abstract class SnapshotterBase implements Snapshotter {
     return this.stat(key);
   }
 
+  /** Every snapshot of the namespace, by key (containerd lists in its database's byte order). */
   list(): SnapshotInfo[] {
-    return Object.values(this.keys(this.load())).map(({ id: _id, ...info }) => info);
+    return Object.values(this.keys(this.load())).map(({ id: _id, ...info }) => info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   usage(key: string): Usage {

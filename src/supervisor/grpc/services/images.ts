@@ -46,7 +46,7 @@ export function imagesService(env: HandlerEnv): Implementation {
 
     List: unary(env, 'images.List', (req, ctx) => {
       const match = parseFilters(req.filters ?? []);
-      return { images: sup.images.list(ctx.namespace).filter((r) => match(adaptor(r))).sort((a, b) => a.name.localeCompare(b.name)).map(imageMessage) };
+      return { images: sup.images.list(ctx.namespace).filter((r) => match(adaptor(r))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(imageMessage) };
     }),
 
     Create: unary(env, 'images.Create', (req, ctx) => {

@@ -51,7 +51,7 @@ export function leasesService(env: HandlerEnv): Implementation {
     List: unary(env, 'leases.List', (req, ctx) => {
       const match = parseFilters(req.filters ?? []);
       const list = sup.leases(ctx.namespace).list().filter((l) => match((p) => (p[0] === 'id' ? l.id : p[0] === 'labels' ? labelField(l.labels, p.slice(1)) : undefined)));
-      return { leases: list.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(leaseMessage) };
+      return { leases: list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(leaseMessage) };
     }),
     AddResource: unary(env, 'leases.AddResource', (req, ctx) => {
       sup.leases(ctx.namespace).addResource(req.id ?? '', toResource(req.resource));
