@@ -1,10 +1,16 @@
-// berthd: the composition root. Reads flags and daemon.json, builds the engine once, serves the
-// Engine API on its sockets, and on SIGTERM/SIGINT stops serving while the containers keep
-// running in their shims (the next berthd re-adopts them).
+// berthd: the composition root. Reads flags and daemon.json, builds the supervisor once, and hands
+// it to each front end it serves: containerd's gRPC API on <exec-root>/supervisor.sock and the
+// engine's Docker API on its sockets (left out with --supervisor-only, as a Kubernetes node
+// wants). On SIGTERM/SIGINT it stops serving while the containers keep running in their shims
+// (the next berthd re-adopts them).
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiServer, checkAddressFree } from './api/server.js';
 import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, type DaemonConfig } from './engine/config.js';
+import { ContainerStore } from './engine/containers/store.js';
 import { Engine } from './engine/engine.js';
+import { SupervisorGrpcServer } from './supervisor/grpc/server.js';
+import { Supervisor } from './supervisor/supervisor.js';
 
 const USAGE = `Usage: berthd [OPTIONS]
 
@@ -25,6 +31,7 @@ Options:
       --bridge-subnet string     subnet of the default bridge network (default 172.30.0.0/16, or a free one)
       --nft-table string         berth's own nftables table (default "berth")
       --storage-driver string    snapshotter: overlayfs or naive (default overlayfs)
+      --supervisor-only          serve only containerd's API on <exec-root>/supervisor.sock, no Docker API
       --tlsverify                require client certificates on tcp:// (with --tlscacert, --tlscert, --tlskey)
   -l, --log-level string         debug, info, warn, error (default "info")
   -v, --version                  print the version and exit
@@ -43,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         'add-runtime': { type: 'string', multiple: true }, 'insecure-registry': { type: 'string', multiple: true },
         'registry-mirror': { type: 'string', multiple: true }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
         bridge: { type: 'string', short: 'b' }, 'bridge-subnet': { type: 'string' }, 'nft-table': { type: 'string' },
-        tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
+        'supervisor-only': { type: 'boolean' }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
         'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -85,28 +92,41 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('berthd: needs to run as root (namespaces, mounts, cgroups)\n');
     return 1;
   }
-  const hosts = config.hosts.length ? config.hosts : [`unix://${defaultSocket(config)}`];
+  const supervisorOnly = !!values['supervisor-only'];
+  const hosts = supervisorOnly ? [] : config.hosts.length ? config.hosts : [`unix://${defaultSocket(config)}`];
   try {
     for (const h of hosts) await checkAddressFree(h);
   } catch (err) {
     process.stderr.write(`berthd: ${(err as Error).message}\n`);
     return 1;
   }
-  const engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], snapshotter: values['storage-driver'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log });
-  await engine.open();
-  const api = new ApiServer(engine, log);
-  try {
-    for (const h of hosts) {
-      await api.listen(h, { group: config.group, tls: config.tls });
-      log('info', `API listening on ${h}`);
+  const supervisor = new Supervisor({ dataRoot: config.dataRoot, execRoot: config.execRoot, snapshotter: values['storage-driver'], runtimes: config.runtimes, log });
+  const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly);
+  if (served === 'failed') return 1;
+  let engine: Engine | undefined;
+  let api: ApiServer | undefined;
+  if (supervisorOnly) {
+    // The engine's containers still hold their writable layers against collections made over gRPC.
+    const containers = new ContainerStore(join(config.dataRoot, 'containers'));
+    supervisor.addGcRoots(config.namespace, () => ({ snapshots: containers.list().map((c) => c.SnapshotKey) }));
+  } else {
+    engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log }, supervisor);
+    await engine.open();
+    api = new ApiServer(engine, log);
+    try {
+      for (const h of hosts) {
+        await api.listen(h, { group: config.group, tls: config.tls });
+        log('info', `API listening on ${h}`);
+      }
+    } catch (err) {
+      process.stderr.write(`berthd: ${(err as Error).message}\n`);
+      await engine.close();
+      await api.close();
+      await served?.close();
+      return 1;
     }
-  } catch (err) {
-    process.stderr.write(`berthd: ${(err as Error).message}\n`);
-    await engine.close();
-    await api.close();
-    return 1;
   }
-  log('info', `berthd ready (data root ${config.dataRoot}, exec root ${config.execRoot})`);
+  log('info', `berthd ready (data root ${config.dataRoot}, exec root ${config.execRoot}${supervisorOnly ? ', supervisor API only' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log('info', `${sig}: shutting down (containers keep running)`);
@@ -115,7 +135,29 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await engine.close();
-  await api.close();
+  await engine?.close();
+  await api?.close();
+  await served?.close();
+  supervisor.close();
   return 0;
+}
+
+/**
+ * Serves containerd's API on `path`. Without the .proto packages the Docker API still comes up
+ * (with a warning); a daemon that is only the supervisor cannot.
+ */
+async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean): Promise<SupervisorGrpcServer | undefined | 'failed'> {
+  try {
+    const server = new SupervisorGrpcServer(supervisor, log);
+    await server.listen(path, { group });
+    log('info', `supervisor API (containerd 1.6) listening on unix://${path}`);
+    return server;
+  } catch (err) {
+    if (required) {
+      process.stderr.write(`berthd: supervisor API: ${(err as Error).message}\n`);
+      return 'failed';
+    }
+    log('warn', `supervisor API not served: ${(err as Error).message}`);
+    return undefined;
+  }
 }

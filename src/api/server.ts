@@ -2,12 +2,12 @@
 // with client-certificate TLS; the /v1.xx prefix read and checked against the versions served;
 // each request routed, its errors turned into Docker's JSON errors; connection upgrades (attach,
 // exec start) handed to their handler with the raw connection.
-import { chmodSync, chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../common/errors.js';
+import { claimSocketPath, restrictSocket, socketAnswers } from '../sys/unix-socket.js';
 import type { Engine } from '../engine/engine.js';
 import { HttpError, Query, sendError, statusOf } from './http.js';
 import { Router, type Ctx } from './router.js';
@@ -126,15 +126,10 @@ export class ApiServer {
   async listen(address: string, opts: { group?: string; tls?: { ca: string; cert: string; key: string } } = {}): Promise<void> {
     if (address.startsWith('unix://')) {
       const path = address.slice('unix://'.length);
-      if (existsSync(path)) {
-        if (await answers(path)) throw new BerthError('ALREADY_EXISTS', `another daemon is listening on ${path}: stop it first, or give this one its own -H and --exec-root`);
-        rmSync(path, { force: true }); // a daemon that died left it
-      }
+      await claimSocketPath(path);
       const server = this.make();
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, () => resolve()));
-      chmodSync(path, 0o660);
-      const gid = opts.group ? groupId(opts.group) : undefined;
-      if (gid !== undefined) chownSync(path, 0, gid);
+      restrictSocket(path, opts.group);
       return;
     }
     if (address.startsWith('tcp://')) {
@@ -157,27 +152,5 @@ export class ApiServer {
 export async function checkAddressFree(address: string): Promise<void> {
   if (!address.startsWith('unix://')) return;
   const path = address.slice('unix://'.length);
-  if (existsSync(path) && (await answers(path))) throw new BerthError('ALREADY_EXISTS', `another daemon is listening on ${path}: stop it first, or give this one its own -H and --exec-root`);
-}
-
-/** Whether something accepts connections on the unix socket `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** The gid of a group in /etc/group, if it exists. */
-function groupId(name: string): number | undefined {
-  try {
-    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === name);
-    return line ? Number(line.split(':')[2]) : undefined;
-  } catch {
-    return undefined;
-  }
+  if (existsSync(path) && (await socketAnswers(path))) throw new BerthError('ALREADY_EXISTS', `another daemon is listening on ${path}: stop it first, or give this one its own -H and --exec-root`);
 }

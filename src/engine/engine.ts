@@ -1,16 +1,14 @@
-// The engine: every store and service the daemon serves, built once over one data root and exec
-// root. `open()` brings them up and re-adopts what survived a restart (tasks in their shims,
+// The engine: the Docker-side services the daemon serves, over the supervisor berthd built (its
+// namespace's view of content, leases and snapshots; its image records and tasks). `open()` brings them up and re-adopts what survived a restart (tasks in their shims,
 // pulls killed mid-way); `close()` lets go without stopping containers, which keep running in
 // their shims.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContentStore } from '../supervisor/content/store.js';
-import { LeaseStore } from '../supervisor/content/leases.js';
-import { ImageStore } from '../supervisor/images/store.js';
-import { OverlaySnapshotter } from '../supervisor/snapshots/overlay.js';
-import { NaiveSnapshotter } from '../supervisor/snapshots/naive.js';
+import type { ContentStore } from '../supervisor/content/store.js';
+import type { LeaseStore } from '../supervisor/content/leases.js';
+import type { ImageStore } from '../supervisor/images/store.js';
 import type { Snapshotter } from '../supervisor/snapshots/types.js';
-import { TaskService } from '../supervisor/tasks/service.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { TaskService } from '../supervisor/tasks/service.js';
 import { RegistryClient, type RegistryOptions } from '../registry/client.js';
 import type { DaemonConfig } from './config.js';
 import { EventLog } from './events.js';
@@ -27,8 +25,6 @@ import { ContainerNetworking } from './containers/networking.js';
 import { volumeNames } from '../volume/mounts.js';
 
 export interface EngineOptions extends DaemonConfig {
-  /** "overlayfs" (default) or "naive". */
-  snapshotter?: string;
   /** Parent cgroup of the containers (default /berth). */
   cgroupParent?: string;
   /** The default bridge network's Linux bridge, subnet, and berth's nftables table. */
@@ -57,18 +53,18 @@ export class Engine {
   private readonly registryOptions: RegistryOptions;
   readonly startedAt = new Date();
 
-  constructor(readonly config: EngineOptions) {
+  constructor(readonly config: EngineOptions, readonly supervisor: Supervisor) {
     const root = config.dataRoot;
-    mkdirSync(root, { recursive: true, mode: 0o711 });
-    mkdirSync(config.execRoot, { recursive: true, mode: 0o711 });
     const log = config.log ?? (() => {});
-    this.content = new ContentStore(join(root, 'content'));
-    this.leases = new LeaseStore(join(root, 'leases'));
-    this.snapshotter = config.snapshotter === 'naive' ? new NaiveSnapshotter(join(root, 'snapshots', 'naive')) : new OverlaySnapshotter(join(root, 'snapshots', 'overlayfs'));
-    this.imageStore = new ImageStore(join(root, 'images'));
+    const ns = config.namespace;
+    supervisor.namespaces.ensure(ns);
+    this.content = supervisor.content(ns);
+    this.leases = supervisor.leases(ns);
+    this.snapshotter = supervisor.snapshotter(ns);
+    this.imageStore = supervisor.images;
     this.registryOptions = { insecure: config.insecureRegistries, certsDir: config.certsDir, mirrors: config.registryMirrors.length ? { 'docker.io': config.registryMirrors } : undefined };
     this.registry = new RegistryClient(this.registryOptions);
-    this.tasks = new TaskService({ execRoot: config.execRoot, runtimes: config.runtimes, warn: (m) => log('warn', m) });
+    this.tasks = supervisor.tasks;
     this.volumes = new VolumeStore({ root, onEvent: (action, name, attributes) => this.events.publish('volume', action, name, attributes), warn: (m) => log('warn', m) });
     const store = new ContainerStore(join(root, 'containers'));
     this.networks = new NetworkManager({ stateDir: join(root, 'network'), defaultBridge: config.bridge, defaultSubnet: config.bridgeSubnet, nftTable: config.nftTable, log });
@@ -79,7 +75,10 @@ export class Engine {
       whiteouts: this.snapshotter.name === 'overlayfs' ? 'overlay' : 'remove', registry: this.registry, namespace: config.namespace,
       usedBy: (id) => containers?.usersOf(id) ?? [],
       snapshotsInUse: () => containers?.snapshotKeys() ?? [],
+      collectGarbage: () => supervisor.collectGarbage().get(ns) ?? { removedLeases: [], removedBlobs: [], removedIngests: [], removedSnapshots: [] },
     });
+    // Containers' writable layers are this namespace's too: collections from any front end keep them.
+    supervisor.addGcRoots(ns, () => ({ snapshots: containers?.snapshotKeys() ?? [] }));
     containers = new ContainerService({
       store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
       namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,

@@ -21,6 +21,9 @@ export interface ApplyResult {
   /** Bytes of file content written. */
   size: number;
   entries: number;
+  /** The uncompressed tar's digest (its diff ID) and length. */
+  diffId: string;
+  tarSize: number;
 }
 
 const WH = '.wh.';
@@ -96,9 +99,10 @@ async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 }
 
 /** Passes chunks through while hashing them (the uncompressed tar's digest is the diff ID). */
-async function* hashing(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+async function* hashing(source: AsyncIterable<Buffer>, hash: Hash, counted: { bytes: number }): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     hash.update(chunk);
+    counted.bytes += chunk.length;
     yield chunk;
   }
 }
@@ -108,11 +112,12 @@ async function* hashing(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerat
  * must hash to it, or the apply fails (the caller discards the snapshot).
  */
 export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whiteouts: WhiteoutMode, opts: { diffId?: string } = {}): Promise<ApplyResult> {
-  const result: ApplyResult = { size: 0, entries: 0 };
+  const result: ApplyResult = { size: 0, entries: 0, diffId: '', tarSize: 0 };
   const hash = createHash('sha256');
+  const counted = { bytes: 0 };
   const created = new Set<string>(); // paths this layer made: an opaque whiteout keeps them
   const dirTimes: Array<[string, Date]> = [];
-  const tar = hashing(decompressed(layer), hash);
+  const tar = hashing(decompressed(layer), hash, counted);
   for await (const { header, body } of readTar(tar)) {
     result.entries++;
     const parts = cleanEntryPath(header.name);
@@ -148,13 +153,12 @@ export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whi
   }
   // Directory times last: creating their children changed them.
   for (const [path, mtime] of dirTimes.reverse()) utimesSync(path, mtime, mtime);
-  if (opts.diffId) {
-    for await (const _ of tar) {
-      // the end-of-archive blocks and any padding after them count toward the diff ID
-    }
-    const got = `sha256:${hash.digest('hex')}`;
-    if (got !== opts.diffId) throw new BerthError('FAILED_PRECONDITION', `layer content has diff ID ${got}, want ${opts.diffId}: the layer does not match the image's config`);
+  for await (const _ of tar) {
+    // the end-of-archive blocks and any padding after them count toward the diff ID
   }
+  result.diffId = `sha256:${hash.digest('hex')}`;
+  result.tarSize = counted.bytes;
+  if (opts.diffId && result.diffId !== opts.diffId) throw new BerthError('FAILED_PRECONDITION', `layer content has diff ID ${result.diffId}, want ${opts.diffId}: the layer does not match the image's config`);
   return result;
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupDir, processesMentioning, removeCgroupDir, runCommand, waitFor, type Result } from './runtime.js';
 import { unmountAll } from '../../src/sys/mount.js';
+import { socketAnswers } from '../../src/sys/unix-socket.js';
 
 export const BERTHD_BIN = fileURLToPath(new URL('../../../bin/berthd.mjs', import.meta.url));
 
@@ -26,7 +27,11 @@ export interface TestBerthd {
   log(): string;
 }
 
-export async function startBerthd(opts: { extraArgs?: string[]; dataRoot?: string } = {}): Promise<TestBerthd> {
+/** The containerd API socket a test berthd serves (under its exec root). */
+export const supervisorSocket = (d: Pick<TestBerthd, 'dir'>): string => join(d.dir, 'exec', 'supervisor.sock');
+
+/** With `supervisorOnly`, berthd runs with --supervisor-only: ready when its supervisor socket answers. */
+export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?: boolean; dataRoot?: string } = {}): Promise<TestBerthd> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-d-'));
   const socket = join(dir, 'berth.sock');
   const cgroupParent = `/${dir.split('/').pop()}`;
@@ -37,7 +42,7 @@ export async function startBerthd(opts: { extraArgs?: string[]; dataRoot?: strin
   const launch = async () => {
     const out = openSync(logFile, 'a');
     const berthd = [process.execPath, BERTHD_BIN, '--data-root', opts.dataRoot ?? join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
-      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.extraArgs ?? [])];
+      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.supervisorOnly ? ['--supervisor-only'] : []), ...(opts.extraArgs ?? [])];
     // A restart keeps the namespace: the containers that kept running are plugged into it.
     const netns = join(dir, 'host.netns');
     if (!existsSync(netns)) {
@@ -47,6 +52,7 @@ export async function startBerthd(opts: { extraArgs?: string[]; dataRoot?: strin
     child = spawn('nsenter', [`--net=${netns}`, '--', ...berthd], { stdio: ['ignore', out, out] });
     await waitFor(async () => {
       if (child!.exitCode !== null) throw new Error(`berthd exited: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      if (opts.supervisorOnly) return socketAnswers(join(dir, 'exec', 'supervisor.sock'));
       return (await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 })).code === 0;
     }, 20_000);
   };

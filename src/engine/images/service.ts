@@ -23,6 +23,8 @@ export interface ImageServiceDeps extends PullDeps {
   usedBy?: (imageId: string) => Array<{ id: string; running: boolean }>;
   /** Snapshot keys in use besides images' own (containers' writable layers), kept by GC. */
   snapshotsInUse?: () => string[];
+  /** The supervisor's collection over every namespace, returning this namespace's result. */
+  collectGarbage?: () => GcResult;
 }
 
 export interface LocalImage extends ImageContent {
@@ -299,10 +301,12 @@ export class ImageService {
     return { CachesDeleted: deleted, SpaceReclaimed: Math.max(0, before - this.bytesOnDisk()) };
   }
 
-  /** Content and snapshots that no image (in any namespace), lease or container reaches go. */
+  /**
+   * Content and snapshots that no image, lease or container reaches go: the supervisor's
+   * collection of every namespace when there is one, else this namespace's alone.
+   */
   collectGarbage(): GcResult {
-    const roots = this.deps.images.namespaces().flatMap((ns) => this.deps.images.list(ns).map((r) => r.target.digest));
-    const result = collectGarbage({ content: this.deps.content, leases: this.deps.leases, roots, snapshotter: this.deps.snapshotter, snapshotRoots: this.deps.snapshotsInUse?.() ?? [] });
+    const result = this.deps.collectGarbage?.() ?? collectGarbage({ content: this.deps.content, leases: this.deps.leases, roots: this.deps.images.list(this.ns).map((r) => r.target.digest), snapshotter: this.deps.snapshotter, snapshotRoots: this.deps.snapshotsInUse?.() ?? [] });
     for (const key of result.removedSnapshots) this.usageCache.delete(key);
     if (result.removedBlobs.length) this.contentCache.clear();
     return result;

@@ -1,13 +1,16 @@
-// Garbage collection of content (containerd's mark and sweep): roots are what the caller names
+// Garbage collection of one namespace (containerd's mark and sweep): roots are what the caller names
 // (image targets) and what unexpired leases hold; a blob's `containerd.io/gc.ref.content*` labels
 // reach its children (a manifest its config and layers), and `containerd.io/gc.ref.snapshot.<name>`
 // labels reach snapshots (an image config its unpacked chain). Everything unreached goes: blobs,
 // ingests that no lease holds and no live writer is using (an interrupted pull), and snapshots.
+// A blob leaves the disk once no namespace has it (ContentStore.forget).
 import type { ContentStore } from './store.js';
 import type { LeaseStore } from './leases.js';
 import type { Snapshotter } from '../snapshots/types.js';
 
 const CONTENT_REF = 'containerd.io/gc.ref.content';
+/** Content and snapshots labelled so are roots themselves (ctr labels what it commits by hand). */
+const GC_ROOT = 'containerd.io/gc.root';
 const SNAPSHOT_REF = 'containerd.io/gc.ref.snapshot.';
 
 export interface GcResult {
@@ -39,10 +42,11 @@ export function collectGarbage(opts: GcOptions): GcResult {
     } else live.push(lease);
   }
   const heldIngests = new Set(live.flatMap((l) => l.resources.filter((r) => r.type === 'ingest').map((r) => r.id)));
-  const queue = [...(opts.roots ?? []), ...live.flatMap((l) => l.resources.filter((r) => r.type === 'content').map((r) => r.id))];
+  const labelledRoots = content.list().filter((i) => GC_ROOT in i.labels).map((i) => i.digest);
+  const queue = [...(opts.roots ?? []), ...labelledRoots, ...live.flatMap((l) => l.resources.filter((r) => r.type === 'content').map((r) => r.id))];
 
   const marked = new Set<string>();
-  const snapshotRoots = [...(opts.snapshotRoots ?? [])];
+  const snapshotRoots = [...(opts.snapshotRoots ?? []), ...(opts.snapshotter?.list().filter((x) => GC_ROOT in x.labels).map((x) => x.key) ?? [])];
   while (queue.length) {
     const digest = queue.pop()!;
     if (marked.has(digest)) continue;
@@ -61,7 +65,7 @@ export function collectGarbage(opts: GcOptions): GcResult {
 
   for (const info of content.list()) {
     if (marked.has(info.digest)) continue;
-    content.delete(info.digest);
+    content.forget(info.digest);
     result.removedBlobs.push(info.digest);
   }
   for (const ingest of content.listIngests()) {

@@ -1,19 +1,29 @@
 // The content store (containerd's role): immutable blobs addressed by digest under
-// <root>/blobs/<alg>/<hex>, written through ingests (<root>/ingest/<sha256 of ref>/) that are
-// fsynced, checked for size and digest, then renamed into place. An interrupted write stays an
-// ingest: the same ref resumes it, and garbage collection removes it when no lease holds it.
-import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type ReadStream } from 'node:fs';
-import { chmod, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+// <root>/blobs/<alg>/<hex>, shared on disk by every namespace, and per-namespace records
+// <root>/namespaces/<ns>/<alg>-<hex>.json (labels, times) that decide what a namespace sees: a
+// blob is in a namespace once committed there. A ContentStore is one namespace's view;
+// `forNamespace` gives another's over the same files.
+//
+// Blobs are written through ingests (<root>/ingest/<sha256 of namespace/ref>/) that are fsynced,
+// checked for size and digest, then renamed into place. An interrupted write stays an ingest: the
+// same ref resumes it, and garbage collection removes it when no lease holds it. An ingest whose
+// expected blob is already on disk (another namespace has it) needs no bytes: committing it just
+// records the blob in this namespace, as containerd's shared content policy does.
+import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type ReadStream } from 'node:fs';
+import { chmod, copyFile, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, errnoOf, invalid, notFound } from '../../common/errors.js';
+import { BerthError, errnoOf, invalid, notFound, precondition } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
 import { digestOf, hasher, parseDigest } from '../../common/digest.js';
 import { fsyncDir, writeFileAtomic } from '../../sys/fs-atomic.js';
+import { DEFAULT_NAMESPACE, LEGACY_NAMESPACE, validateLabels, validateNamespace } from '../namespaces/names.js';
+import { containerdEvent, type Publish } from '../events/exchange.js';
 
 export interface ContentInfo {
   digest: string;
   size: number;
   createdAt: Date;
+  updatedAt: Date;
   labels: Record<string, string>;
 }
 
@@ -27,15 +37,40 @@ export interface IngestStatus {
 }
 
 interface IngestMeta {
+  namespace: string;
   ref: string;
   total?: number;
   expected?: string;
   startedAt: string;
 }
 
+interface BlobRecord {
+  labels: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ContentStoreOptions {
+  /** The namespace this view shows (default "default"). */
+  namespace?: string;
+  /** Where deletions are announced. */
+  publish?: Publish;
+}
+
 export class ContentStore {
-  constructor(readonly root: string) {
-    for (const d of ['blobs', 'ingest', 'labels']) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
+  readonly namespace: string;
+  private readonly publish?: Publish;
+
+  constructor(readonly root: string, opts: ContentStoreOptions = {}) {
+    this.namespace = validateNamespace(opts.namespace ?? DEFAULT_NAMESPACE);
+    this.publish = opts.publish;
+    for (const d of ['blobs', 'ingest']) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
+    migrateToNamespaces(root);
+  }
+
+  /** The same store as namespace `namespace` sees it. */
+  forNamespace(namespace: string): ContentStore {
+    return Object.assign(Object.create(this) as ContentStore, { namespace: validateNamespace(namespace) });
   }
 
   blobPath(digest: string): string {
@@ -43,28 +78,53 @@ export class ContentStore {
     return join(this.root, 'blobs', algorithm, hex);
   }
 
-  private labelsPath(digest: string): string {
+  private recordPath(digest: string, namespace = this.namespace): string {
     const { algorithm, hex } = parseDigest(digest);
-    return join(this.root, 'labels', `${algorithm}-${hex}.json`);
+    return join(this.root, 'namespaces', namespace, `${algorithm}-${hex}.json`);
   }
 
   ingestDir(ref: string): string {
-    if (!ref) throw invalid('an ingest needs a non-empty ref');
-    return join(this.root, 'ingest', digestOf(ref).slice('sha256:'.length));
+    if (!ref) throw invalid('ref must not be empty: an ingest needs one');
+    return join(this.root, 'ingest', digestOf(`${this.namespace}/${ref}`).slice('sha256:'.length));
+  }
+
+  private readRecord(digest: string): BlobRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.recordPath(digest), 'utf8')) as BlobRecord;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private writeRecord(digest: string, record: BlobRecord): void {
+    mkdirSync(join(this.root, 'namespaces', this.namespace), { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.recordPath(digest), JSON.stringify(record), 0o600);
   }
 
   info(digest: string): ContentInfo {
-    let st;
+    const record = this.readRecord(digest);
+    let size: number | undefined;
     try {
-      st = statSync(this.blobPath(digest));
+      if (record) size = statSync(this.blobPath(digest)).size;
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') throw notFound(`content ${digest} not found`);
-      throw err;
+      if (errnoOf(err) !== 'ENOENT') throw err;
     }
-    return { digest, size: st.size, createdAt: st.mtime, labels: this.readLabels(digest) };
+    if (!record || size === undefined) throw notFound(`content digest ${digest}: not found`);
+    return { digest, size, createdAt: new Date(record.createdAt), updatedAt: new Date(record.updatedAt), labels: record.labels };
   }
 
   has(digest: string): boolean {
+    try {
+      this.info(digest);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the blob is on disk, in whichever namespace. */
+  hasBlob(digest: string): boolean {
     try {
       statSync(this.blobPath(digest));
       return true;
@@ -84,15 +144,16 @@ export class ContentStore {
     return createReadStream(this.blobPath(digest), { ...range, highWaterMark: 1 << 20 });
   }
 
+  /** The namespace's blobs, by digest (as containerd lists them). */
   list(): ContentInfo[] {
     const out: ContentInfo[] = [];
-    for (const alg of safeReaddir(join(this.root, 'blobs'))) {
-      for (const hex of safeReaddir(join(this.root, 'blobs', alg))) {
-        try {
-          out.push(this.info(`${alg}:${hex}`));
-        } catch {
-          // a name that is not a digest, or removed meanwhile
-        }
+    for (const name of safeReaddir(join(this.root, 'namespaces', this.namespace)).sort()) {
+      const m = /^([a-z0-9]+)-([a-f0-9]+)\.json$/.exec(name);
+      if (!m) continue;
+      try {
+        out.push(this.info(`${m[1]}:${m[2]}`));
+      } catch {
+        // removed meanwhile
       }
     }
     return out;
@@ -100,28 +161,56 @@ export class ContentStore {
 
   /** Replaces a blob's labels (containerd's gc.ref.* labels link a manifest to its children). */
   setLabels(digest: string, labels: Record<string, string>): ContentInfo {
-    this.info(digest);
-    if (Object.keys(labels).length === 0) rmSync(this.labelsPath(digest), { force: true });
-    else writeFileAtomic(this.labelsPath(digest), JSON.stringify(labels), 0o600);
+    const info = this.info(digest);
+    this.writeRecord(digest, { labels: validateLabels(labels, 'info.Labels'), createdAt: info.createdAt.toISOString(), updatedAt: new Date().toISOString() });
     return this.info(digest);
   }
 
-  private readLabels(digest: string): Record<string, string> {
-    try {
-      return JSON.parse(readFileSync(this.labelsPath(digest), 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
-    }
+  /** Records a blob that is on disk in this namespace (a commit, or a blob another namespace has). */
+  private adopt(digest: string, labels?: Record<string, string>): void {
+    const old = this.readRecord(digest);
+    const now = new Date().toISOString();
+    if (old && !labels) return;
+    this.writeRecord(digest, { labels: validateLabels(labels ?? {}, 'info.Labels'), createdAt: old?.createdAt ?? now, updatedAt: now });
   }
 
+  /** Removes the blob from this namespace (announced), and from disk once no namespace has it. */
   delete(digest: string): void {
-    this.info(digest);
-    rmSync(this.blobPath(digest), { force: true });
-    rmSync(this.labelsPath(digest), { force: true });
+    this.forget(digest);
+    this.publish?.(this.namespace, '/content/delete', containerdEvent('ContentDelete', { digest }));
   }
 
-  /** Opens (or resumes) the ingest `ref`; only one writer holds a ref at a time. */
-  async writer(ref: string, opts: { expected?: string; total?: number } = {}): Promise<ContentWriter> {
+  /** What delete does, unannounced: garbage collection's removal. */
+  forget(digest: string): void {
+    this.info(digest);
+    rmSync(this.recordPath(digest), { force: true });
+    if (!this.owners(digest).length) rmSync(this.blobPath(digest), { force: true });
+  }
+
+  /** The namespaces that have content records. */
+  namespaces(): string[] {
+    return safeReaddir(join(this.root, 'namespaces')).filter((ns) => safeReaddir(join(this.root, 'namespaces', ns)).length > 0);
+  }
+
+  /** The namespaces that have the blob. */
+  owners(digest: string): string[] {
+    return safeReaddir(join(this.root, 'namespaces')).filter((ns) => {
+      try {
+        statSync(this.recordPath(digest, ns));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Opens (or resumes) the ingest `ref`; only one writer holds a ref at a time. With `reuse`, an
+   * expected blob already on disk (another namespace's) makes a writer that stands for it: its
+   * offset is the blob's size and committing records it here (containerd's shared content, for
+   * API clients, who resume at the offset). Without, the bytes are written again as always.
+   */
+  async writer(ref: string, opts: { expected?: string; total?: number; reuse?: boolean } = {}): Promise<ContentWriter> {
     if (opts.expected) parseDigest(opts.expected);
     const dir = this.ingestDir(ref);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -129,41 +218,45 @@ export class ContentStore {
     try {
       let meta = readMeta(dir);
       if (!meta || meta.ref !== ref) {
-        meta = { ref, total: opts.total, expected: opts.expected, startedAt: new Date().toISOString() };
+        meta = { namespace: this.namespace, ref, total: opts.total, expected: opts.expected, startedAt: new Date().toISOString() };
         writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta), 0o600);
       }
-      const fh = await open(join(dir, 'data'), 'a+', 0o600);
-      // Resuming: what is already there counts, and its hash is rebuilt from the bytes on disk.
-      const hash = hasher(algorithmOf(opts.expected ?? meta.expected));
-      let offset = 0;
-      for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) {
-        hash.update(chunk as Buffer);
-        offset += (chunk as Buffer).length;
-      }
-      return new ContentWriter(this, dir, { ...meta, total: opts.total ?? meta.total, expected: opts.expected ?? meta.expected }, fh, hash, offset);
+      meta = { ...meta, total: opts.total ?? meta.total, expected: opts.expected ?? meta.expected };
+      const data = join(dir, 'data');
+      const shared = opts.reuse && meta.expected && this.hasBlob(meta.expected) && !(await stat(data).then((s) => s.size > 0, () => false)) ? this.sharedSize(meta.expected, meta.total) : undefined;
+      const w = new ContentWriter(this, dir, meta);
+      if (shared !== undefined) w.byReference(shared);
+      else await w.openData();
+      return w;
     } catch (err) {
       rmSync(join(dir, 'lock'), { force: true });
       throw err;
     }
   }
 
+  /** The size of an expected blob on disk, when it fits the ingest's total. */
+  private sharedSize(digest: string, total: number | undefined): number | undefined {
+    const size = statSync(this.blobPath(digest)).size;
+    return total === undefined || total === 0 || total === size ? size : undefined;
+  }
+
+  /** Called by a writer: the blob `digest` is on disk, record it here. */
+  recordCommitted(digest: string, labels?: Record<string, string>): void {
+    this.adopt(digest, labels && Object.keys(labels).length ? labels : undefined);
+  }
+
   status(ref: string): IngestStatus {
     const dir = this.ingestDir(ref);
     const meta = readMeta(dir);
-    if (!meta) throw notFound(`ingest ${ref} not found`);
-    let st;
-    try {
-      st = statSync(join(dir, 'data'));
-    } catch {
-      st = { size: 0, mtime: new Date(meta.startedAt) };
-    }
-    return { ref: meta.ref, offset: st.size, total: meta.total, expected: meta.expected, startedAt: new Date(meta.startedAt), updatedAt: st.mtime };
+    if (!meta) throw notFound(`reference ${ref}: not found`);
+    return statusOf(dir, meta);
   }
 
   listIngests(): IngestStatus[] {
     return safeReaddir(join(this.root, 'ingest')).flatMap((name) => {
-      const meta = readMeta(join(this.root, 'ingest', name));
-      return meta ? [this.status(meta.ref)] : [];
+      const dir = join(this.root, 'ingest', name);
+      const meta = readMeta(dir);
+      return meta && meta.namespace === this.namespace ? [statusOf(dir, meta)] : [];
     });
   }
 
@@ -174,7 +267,7 @@ export class ContentStore {
 
   abort(ref: string): void {
     const dir = this.ingestDir(ref);
-    if (!readMeta(dir)) throw notFound(`ingest ${ref} not found`);
+    if (!readMeta(dir)) throw notFound(`reference ${ref}: not found`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -188,43 +281,92 @@ export class DigestMismatch extends BerthError {
 
 export class ContentWriter {
   private closed = false;
+  private fh?: FileHandle;
+  private hash = hasher();
+  offset = 0;
+  /** Set while the writer stands for an existing blob of that size (no bytes needed). */
+  private shared?: number;
 
-  constructor(
-    private readonly store: ContentStore,
-    private readonly dir: string,
-    readonly meta: IngestMeta,
-    private readonly fh: FileHandle,
-    private readonly hash: ReturnType<typeof hasher>,
-    public offset: number,
-  ) {}
+  constructor(private readonly store: ContentStore, private readonly dir: string, readonly meta: IngestMeta) {}
 
   get ref(): string {
     return this.meta.ref;
   }
 
+  byReference(size: number): void {
+    this.shared = size;
+    this.offset = size;
+  }
+
+  /** Opens the ingest's data; resuming, what is already there counts and is hashed again. */
+  async openData(): Promise<void> {
+    this.fh = await open(join(this.dir, 'data'), 'a+', 0o600);
+    this.hash = hasher(algorithmOf(this.meta.expected));
+    this.offset = 0;
+    for await (const chunk of this.fh.createReadStream({ start: 0, autoClose: false })) {
+      this.hash.update(chunk as Buffer);
+      this.offset += (chunk as Buffer).length;
+    }
+  }
+
+  /** The digest of the bytes so far (the expected one while standing for an existing blob). */
+  digest(): string {
+    if (this.shared !== undefined) return this.meta.expected!;
+    return `${algorithmOf(this.meta.expected)}:${this.hash.copy().digest('hex')}`;
+  }
+
+  status(): IngestStatus {
+    const s = statusOf(this.dir, this.meta);
+    return { ...s, offset: this.offset };
+  }
+
+  /** Drops what was written: the writer starts again from zero. */
+  async truncate(): Promise<void> {
+    this.checkOpen();
+    if (this.shared !== undefined) {
+      this.shared = undefined;
+      await this.openData();
+    }
+    await this.fh!.truncate(0);
+    this.hash = hasher(algorithmOf(this.meta.expected));
+    this.offset = 0;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw precondition(`ingest ${this.ref} is closed`);
+  }
+
   async write(chunk: Buffer): Promise<void> {
-    if (this.closed) throw new BerthError('FAILED_PRECONDITION', `ingest ${this.ref} is closed`);
-    if (this.meta.total !== undefined && this.offset + chunk.length > this.meta.total) {
+    this.checkOpen();
+    if (chunk.length === 0) return;
+    if (this.shared !== undefined) {
+      // More bytes for a blob that exists: copy it in first so the digest covers everything.
+      await copyFile(this.store.blobPath(this.meta.expected!), join(this.dir, 'data'));
+      this.shared = undefined;
+      await this.openData();
+    }
+    if (this.meta.total !== undefined && this.meta.total > 0 && this.offset + chunk.length > this.meta.total) {
       throw invalid(`ingest ${this.ref}: ${this.offset + chunk.length} bytes is more than the expected ${this.meta.total}`);
     }
     // A plain write(2): a thread-pool round trip per 64 KiB chunk cost a pull more than the disk.
-    for (let off = 0; off < chunk.length; ) off += writeSync(this.fh.fd, chunk, off);
+    for (let off = 0; off < chunk.length; ) off += writeSync(this.fh!.fd, chunk, off);
     this.hash.update(chunk);
     this.offset += chunk.length;
   }
 
   /**
-   * Makes the bytes a blob: fsync, check size and digest, rename into place. A mismatch removes
-   * the ingest (its bytes are wrong, resuming cannot fix them). Committing content that already
-   * exists succeeds and drops the ingest.
+   * Makes the bytes a blob: fsync, check size and digest, rename into place, record it in the
+   * namespace. A mismatch removes the ingest (its bytes are wrong, resuming cannot fix them).
+   * Committing content that already exists succeeds and drops the ingest.
    */
   async commit(opts: { size?: number; expected?: string; labels?: Record<string, string> } = {}): Promise<string> {
-    const size = opts.size ?? this.meta.total;
-    const expected = opts.expected ?? this.meta.expected;
-    await this.fh.sync();
-    const digest = `${algorithmOf(expected)}:${this.hash.copy().digest('hex')}`;
+    this.checkOpen();
+    const size = opts.size || this.meta.total || undefined;
+    const expected = opts.expected || this.meta.expected;
+    if (this.fh) await this.fh.sync();
+    const digest = this.digest();
     try {
-      if (size !== undefined && size !== this.offset) throw new BerthError('FAILED_PRECONDITION', `ingest ${this.ref}: got ${this.offset} bytes, want ${size}: the transfer was cut short or padded`);
+      if (size !== undefined && size !== this.offset) throw precondition(`ingest ${this.ref}: got ${this.offset} bytes, want ${size}: the transfer was cut short or padded`);
       if (expected && expected !== digest) throw new DigestMismatch(digest, `ingest ${this.ref}: content has digest ${digest}, want ${expected}: the source sent other bytes`);
     } catch (err) {
       await this.close();
@@ -234,14 +376,16 @@ export class ContentWriter {
     const target = this.store.blobPath(digest);
     mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
     const already = await stat(target).then(() => true, () => false);
+    const shared = this.shared !== undefined;
     await this.close();
+    if (!already && shared) throw new BerthError('NOT_FOUND', `content ${digest} was removed while ingest ${this.ref} referred to it: write it again`);
     if (!already) {
       await chmod(join(this.dir, 'data'), 0o444);
       await rename(join(this.dir, 'data'), target);
       fsyncDir(join(target, '..'));
     }
     await rm(this.dir, { recursive: true, force: true });
-    if (opts.labels && Object.keys(opts.labels).length) this.store.setLabels(digest, opts.labels);
+    this.store.recordCommitted(digest, opts.labels);
     return digest;
   }
 
@@ -249,9 +393,19 @@ export class ContentWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close();
+    await this.fh?.close();
     rmSync(join(this.dir, 'lock'), { force: true });
   }
+}
+
+function statusOf(dir: string, meta: IngestMeta): IngestStatus {
+  let st;
+  try {
+    st = statSync(join(dir, 'data'));
+  } catch {
+    st = { size: 0, mtime: new Date(meta.startedAt) };
+  }
+  return { ref: meta.ref, offset: st.size, total: meta.total, expected: meta.expected, startedAt: new Date(meta.startedAt), updatedAt: st.mtime };
 }
 
 /** The expected digest's algorithm; sha256 when nothing is expected. */
@@ -267,6 +421,37 @@ function readMeta(dir: string): IngestMeta | undefined {
   }
 }
 
+/**
+ * Content written before the store had namespaces was the engine's: its blobs become records of
+ * the legacy namespace (with their labels), and its ingests, keyed without a namespace, are
+ * dropped (interrupted pulls start over). Runs once; the namespaces directory marks it done.
+ */
+function migrateToNamespaces(root: string): void {
+  const done = join(root, 'namespaces');
+  if (safeReaddir(root).includes('namespaces')) return;
+  const tmp = join(root, `namespaces.${process.pid}.tmp`);
+  mkdirSync(join(tmp, LEGACY_NAMESPACE), { recursive: true, mode: 0o700 });
+  const now = new Date().toISOString();
+  for (const alg of safeReaddir(join(root, 'blobs'))) {
+    for (const hex of safeReaddir(join(root, 'blobs', alg))) {
+      let labels = {};
+      try {
+        labels = JSON.parse(readFileSync(join(root, 'labels', `${alg}-${hex}.json`), 'utf8')) as Record<string, string>;
+      } catch {
+        // no labels
+      }
+      writeFileSync(join(tmp, LEGACY_NAMESPACE, `${alg}-${hex}.json`), JSON.stringify({ labels, createdAt: now, updatedAt: now }), { mode: 0o600 });
+    }
+  }
+  for (const name of safeReaddir(join(root, 'ingest'))) if (!readMeta(join(root, 'ingest', name))?.namespace) rmSync(join(root, 'ingest', name), { recursive: true, force: true });
+  try {
+    renameSync(tmp, done);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process migrated first
+  }
+  rmSync(join(root, 'labels'), { recursive: true, force: true });
+}
+
 /** The lock file holds "PID STARTTIME"; a lock whose process is gone is taken over. */
 function takeLock(path: string, ref: string): void {
   const me = `${process.pid} ${procStat(process.pid)?.startTime ?? 0}`;
@@ -280,7 +465,7 @@ function takeLock(path: string, ref: string): void {
       rmSync(path, { force: true });
     }
   }
-  throw new BerthError('UNAVAILABLE', `ingest ${ref}: cannot take its lock`);
+  throw new BerthError('UNAVAILABLE', `ref ${ref}: cannot take its lock`);
 }
 
 function lockHolderAlive(path: string): boolean {

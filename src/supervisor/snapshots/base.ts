@@ -2,10 +2,16 @@
 // the model (a parent must be committed, names are unique, a snapshot with children stays), and
 // the layer directories <root>/snapshots/<id>/{fs,work}. Subclasses say how a new layer starts
 // and how a snapshot is mounted.
+//
+// Keys live in namespaces, as containerd's: the metadata holds one key space per namespace, and a
+// snapshotter object is one namespace's view (`forNamespace` gives another's over the same
+// layers). Snapshots written before namespaces existed were the engine's ("moby").
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../sys/fs-atomic.js';
+import { DEFAULT_NAMESPACE, LEGACY_NAMESPACE, validateLabels, validateNamespace } from '../namespaces/names.js';
+import { containerdEvent, type Publish } from '../events/exchange.js';
 import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './types.js';
 
 interface Record_ extends SnapshotInfo {
@@ -14,15 +20,33 @@ interface Record_ extends SnapshotInfo {
 
 interface Metadata {
   nextId: number;
-  snapshots: Record<string, Record_>;
+  namespaces: Record<string, Record<string, Record_>>;
+}
+
+/** The label that names the snapshot an unpack will commit (containerd's snapshot.ref). */
+export const TARGET_LABEL = 'containerd.io/snapshot.ref';
+
+export interface SnapshotterOptions {
+  namespace?: string;
+  /** Where prepare, commit and remove are announced. */
+  publish?: Publish;
 }
 
 export abstract class SnapshotterBase implements Snapshotter {
   abstract readonly name: string;
+  readonly namespace: string;
+  private readonly publish?: Publish;
 
-  constructor(readonly root: string) {
+  constructor(readonly root: string, opts: SnapshotterOptions = {}) {
+    this.namespace = validateNamespace(opts.namespace ?? DEFAULT_NAMESPACE);
+    this.publish = opts.publish;
     mkdirSync(join(root, 'snapshots'), { recursive: true, mode: 0o700 });
     this.removeStrays();
+  }
+
+  /** The same snapshotter as namespace `namespace` sees it. */
+  forNamespace(namespace: string): this {
+    return Object.assign(Object.create(this) as this, { namespace: validateNamespace(namespace) });
   }
 
   /** Fills a new layer (the naive snapshotter copies its parent's tree). */
@@ -35,16 +59,30 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   private load(): Metadata {
+    let raw: { nextId: number; namespaces?: Metadata['namespaces']; snapshots?: Record<string, Record_> };
     try {
-      return JSON.parse(readFileSync(this.metaPath(), 'utf8')) as Metadata;
+      raw = JSON.parse(readFileSync(this.metaPath(), 'utf8'));
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return { nextId: 1, snapshots: {} };
+      if (errnoOf(err) === 'ENOENT') return { nextId: 1, namespaces: {} };
       throw err;
     }
+    if (raw.namespaces) return raw as Metadata;
+    return { nextId: raw.nextId, namespaces: raw.snapshots && Object.keys(raw.snapshots).length ? { [LEGACY_NAMESPACE]: raw.snapshots } : {} };
   }
 
   private save(m: Metadata): void {
+    for (const [ns, keys] of Object.entries(m.namespaces)) if (Object.keys(keys).length === 0) delete m.namespaces[ns];
     writeFileAtomic(this.metaPath(), JSON.stringify(m), 0o600);
+  }
+
+  /** This namespace's key space. */
+  private keys(m: Metadata): Record<string, Record_> {
+    return (m.namespaces[this.namespace] ??= {});
+  }
+
+  /** The namespaces that hold snapshots. */
+  namespaces(): string[] {
+    return Object.keys(this.load().namespaces);
   }
 
   protected dirOf(id: number): { fs: string; work: string } {
@@ -54,13 +92,13 @@ export abstract class SnapshotterBase implements Snapshotter {
 
   /** Layer directories no snapshot owns: left by a crash between mkdir and the metadata write. */
   private removeStrays(): void {
-    const ids = new Set(Object.values(this.load().snapshots).map((s) => String(s.id)));
+    const ids = new Set(Object.values(this.load().namespaces).flatMap((keys) => Object.values(keys).map((s) => String(s.id))));
     for (const name of readdirSync(join(this.root, 'snapshots'))) if (!ids.has(name)) rmSync(join(this.root, 'snapshots', name), { recursive: true, force: true });
   }
 
   private get(m: Metadata, key: string): Record_ {
-    const s = m.snapshots[key];
-    if (!s) throw notFound(`snapshot ${key} not found`);
+    const s = this.keys(m)[key];
+    if (!s) throw notFound(`snapshot ${key} does not exist: not found`);
     return s;
   }
 
@@ -73,23 +111,28 @@ export abstract class SnapshotterBase implements Snapshotter {
 
   private create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>): Mount[] {
     if (!key) throw invalid('a snapshot needs a key');
+    validateLabels(labels, 'snapshot.Labels');
     const m = this.load();
-    if (m.snapshots[key]) throw exists(`snapshot ${key} already exists`);
-    if (parent !== undefined && this.get(m, parent).kind !== 'committed') throw precondition(`parent ${parent} is not a committed snapshot`);
+    const target = labels[TARGET_LABEL];
+    if (target && this.keys(m)[target]) throw exists(`target snapshot "${target}": already exists`);
+    if (this.keys(m)[key]) throw exists(`snapshot ${key} already exists`);
+    if (parent && !this.keys(m)[parent]) throw notFound(`parent snapshot ${parent} does not exist: not found`);
+    if (parent && this.get(m, parent).kind !== 'committed') throw precondition(`parent ${parent} is not a committed snapshot`);
     const id = m.nextId++;
     const dirs = this.dirOf(id);
-    const parents = this.parentDirs(m, parent);
+    const parents = this.parentDirs(m, parent || undefined);
     mkdirSync(dirs.fs, { recursive: true, mode: 0o755 });
     mkdirSync(dirs.work, { recursive: true, mode: 0o700 });
     try {
       this.populate(dirs.fs, parents);
       const now = new Date().toISOString();
-      m.snapshots[key] = { id, key, kind, parent, labels, created: now, updated: now };
+      this.keys(m)[key] = { id, key, kind, parent: parent || undefined, labels, created: now, updated: now };
       this.save(m);
     } catch (err) {
       rmSync(join(dirs.fs, '..'), { recursive: true, force: true });
       throw err;
     }
+    this.publish?.(this.namespace, '/snapshot/prepare', containerdEvent('SnapshotPrepare', { key, parent: parent ?? '' }));
     return this.mountsOf(kind, dirs, parents);
   }
 
@@ -109,24 +152,27 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   commit(name: string, key: string, labels?: Record<string, string>): void {
+    if (labels) validateLabels(labels, 'snapshot.Labels');
     const m = this.load();
     const s = this.get(m, key);
     if (s.kind !== 'active') throw precondition(`snapshot ${key} is ${s.kind}: only an active snapshot can be committed`);
-    if (m.snapshots[name]) throw exists(`snapshot ${name} already exists`);
-    delete m.snapshots[key];
-    m.snapshots[name] = { ...s, key: name, kind: 'committed', labels: labels ?? s.labels, updated: new Date().toISOString() };
+    if (this.keys(m)[name]) throw exists(`snapshot ${name} already exists`);
+    delete this.keys(m)[key];
+    this.keys(m)[name] = { ...s, key: name, kind: 'committed', labels: labels ?? s.labels, updated: new Date().toISOString() };
     this.save(m);
     rmSync(this.dirOf(s.id).work, { recursive: true, force: true });
+    this.publish?.(this.namespace, '/snapshot/commit', containerdEvent('SnapshotCommit', { key, name }));
   }
 
   remove(key: string): void {
     const m = this.load();
     const s = this.get(m, key);
-    const child = Object.values(m.snapshots).find((c) => c.parent === key);
-    if (child) throw precondition(`snapshot ${key} has a child (${child.key}): remove it first`);
-    delete m.snapshots[key];
+    const child = Object.values(this.keys(m)).find((c) => c.parent === key);
+    if (child) throw precondition('cannot remove snapshot with child'); // containerd's words: ctr users know them
+    delete this.keys(m)[key];
     this.save(m); // metadata first: a crash now leaves a stray directory, removed at next start
     rmSync(join(this.dirOf(s.id).fs, '..'), { recursive: true, force: true });
+    this.publish?.(this.namespace, '/snapshot/remove', containerdEvent('SnapshotRemove', { key }));
   }
 
   stat(key: string): SnapshotInfo {
@@ -135,6 +181,7 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   update(key: string, labels: Record<string, string>): SnapshotInfo {
+    validateLabels(labels, 'snapshot.Labels');
     const m = this.load();
     const s = this.get(m, key);
     s.labels = labels;
@@ -143,8 +190,9 @@ export abstract class SnapshotterBase implements Snapshotter {
     return this.stat(key);
   }
 
+  /** Every snapshot of the namespace, by key (containerd lists in its database's byte order). */
   list(): SnapshotInfo[] {
-    return Object.values(this.load().snapshots).map(({ id: _id, ...info }) => info);
+    return Object.values(this.keys(this.load())).map(({ id: _id, ...info }) => info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   usage(key: string): Usage {

@@ -1,0 +1,63 @@
+// containerd 1.6's API definitions, loaded at start from the .proto files Debian installs (never
+// copied into the repository): golang-github-containerd-containerd-dev for the services and
+// types, golang-github-gogo-protobuf-dev and golang-github-gogo-googleapis-dev for what they
+// import, libprotobuf-dev for Google's well-known types. protobufjs parses them at run time, so
+// the wire format is exactly the files' — no generated code to drift from them.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { BerthError } from '../../common/errors.js';
+
+const GOCODE = '/usr/share/gocode/src';
+
+/** Where imports are looked up, in order, and which package provides each. */
+export const INCLUDE_DIRS: ReadonlyArray<{ dir: string; probe: string; pkg: string }> = [
+  { dir: GOCODE, probe: 'github.com/containerd/containerd/api/services/version/v1/version.proto', pkg: 'golang-github-containerd-containerd-dev' },
+  { dir: join(GOCODE, 'github.com/gogo/protobuf'), probe: 'gogoproto/gogo.proto', pkg: 'golang-github-gogo-protobuf-dev' },
+  { dir: join(GOCODE, 'github.com/gogo/googleapis'), probe: 'google/rpc/status.proto', pkg: 'golang-github-gogo-googleapis-dev' },
+  { dir: '/usr/include', probe: 'google/protobuf/timestamp.proto', pkg: 'libprotobuf-dev' },
+];
+
+const API = 'github.com/containerd/containerd/api';
+
+/** The service files served, plus the event payloads (events travel as Any and need their types). */
+const FILES = [
+  'services/version/v1/version.proto',
+  'services/introspection/v1/introspection.proto',
+  'services/namespaces/v1/namespace.proto',
+  'services/content/v1/content.proto',
+  'services/images/v1/images.proto',
+  'services/leases/v1/leases.proto',
+  'services/snapshots/v1/snapshots.proto',
+  'services/diff/v1/diff.proto',
+  'services/events/v1/events.proto',
+  'events/content.proto',
+  'events/image.proto',
+  'events/namespace.proto',
+  'events/snapshot.proto',
+  'events/container.proto',
+  'events/task.proto',
+].map((f) => `${API}/${f}`);
+
+let cached: protobuf.Root | undefined;
+
+/** Loads (once) the containerd API; a missing package is named in the error. */
+export function loadProtos(includeDirs = INCLUDE_DIRS): protobuf.Root {
+  if (cached) return cached;
+  const missing = includeDirs.filter((d) => !existsSync(join(d.dir, d.probe)));
+  if (missing.length) {
+    throw new BerthError('UNAVAILABLE', `containerd's API definitions are missing (${missing.map((d) => join(d.dir, d.probe)).join(', ')}): apt-get install ${[...new Set(missing.map((d) => d.pkg))].join(' ')}`);
+  }
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const { dir } of includeDirs) {
+      const p = join(dir, target);
+      if (existsSync(p)) return p;
+    }
+    return target; // protobufjs reports it as not found (ignored for weak imports)
+  };
+  root.loadSync(FILES, { keepCase: true });
+  root.resolveAll();
+  cached = root;
+  return root;
+}

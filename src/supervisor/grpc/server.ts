@@ -1,0 +1,71 @@
+// The supervisor's gRPC server: containerd 1.6's services over berth's supervisor, on a unix
+// socket (<exec-root>/supervisor.sock, mode 0660, group "berth" when it exists), so that
+// containerd's own clients — ctr first — drive it unchanged.
+//
+// The library is @grpc/grpc-js (pure JavaScript HTTP/2 gRPC, the maintained one, no native build
+// or binary download) with protobufjs for the messages, loaded from Debian's .proto files at start.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { claimSocketPath, restrictSocket } from '../../sys/unix-socket.js';
+import type { Supervisor } from '../supervisor.js';
+import type { HandlerEnv, Implementation, Log } from './handlers.js';
+import { loadProtos } from './protos.js';
+import { serviceDefinition } from './service-def.js';
+import { contentService } from './services/content.js';
+import { diffService } from './services/diff.js';
+import { EventCodec, eventsService } from './services/events.js';
+import { imagesService } from './services/images.js';
+import { introspectionService } from './services/introspection.js';
+import { leasesService } from './services/leases.js';
+import { namespacesService } from './services/namespaces.js';
+import { snapshotsService } from './services/snapshots.js';
+import { versionService } from './services/version.js';
+
+const MAX_MESSAGE = 16 << 20; // containerd's own limit
+
+export class SupervisorGrpcServer {
+  private readonly server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
+  private path?: string;
+
+  constructor(supervisor: Supervisor, log: Log = () => {}) {
+    const root = loadProtos();
+    const env: HandlerEnv = { supervisor, log };
+    const services: Array<[string, Implementation]> = [
+      ['containerd.services.version.v1.Version', versionService(env)],
+      ['containerd.services.introspection.v1.Introspection', introspectionService(env)],
+      ['containerd.services.namespaces.v1.Namespaces', namespacesService(env)],
+      ['containerd.services.content.v1.Content', contentService(env)],
+      ['containerd.services.images.v1.Images', imagesService(env)],
+      ['containerd.services.leases.v1.Leases', leasesService(env)],
+      ['containerd.services.snapshots.v1.Snapshots', snapshotsService(env)],
+      ['containerd.services.diff.v1.Diff', diffService(env)],
+      ['containerd.services.events.v1.Events', eventsService(env, new EventCodec(root))],
+    ];
+    for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
+  }
+
+  async listen(path: string, opts: { group?: string } = {}): Promise<void> {
+    await claimSocketPath(path);
+    await new Promise<void>((resolve, reject) => this.server.bindAsync(`unix://${path}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    this.path = path;
+    restrictSocket(path, opts.group);
+  }
+
+  /** Stops accepting calls; calls in flight (event subscriptions) are ended after a grace period. */
+  async close(graceMs = 2000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.path = undefined;
+  }
+
+  get address(): string | undefined {
+    return this.path;
+  }
+}
