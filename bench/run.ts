@@ -15,6 +15,7 @@ import { haveDockerd, startDockerd } from '../test/helpers/dockerd.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { haveCommand, processesWhere } from '../test/helpers/runtime.js';
 import { TAR_END, tarEntry } from '../src/image/tar-writer.js';
+import { mountPoints } from '../src/sys/mount.js';
 
 const RUNS = Number(process.argv[2] ?? 10);
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-run-'));
@@ -241,4 +242,6 @@ for (const [key, label, unit, better] of rows) {
   console.log(`| ${label} | ${cells.join(' | ')} | ${ratio} |`);
 }
 console.log('\nnetwork throughput: `node dist/bench/network.js` (berth and dockerd, each in its own network namespace)');
+// Podman leaves its storage's bind mount behind even after `system reset`.
+for (const m of mountPoints().filter((p) => p.startsWith(work)).reverse()) spawnSync('umount', [m]);
 rmSync(work, { recursive: true, force: true });

@@ -99,7 +99,7 @@ export class Builder {
     out.stream(`Successfully built ${short(image.id)}\n`);
     for (const t of this.o.tags) {
       this.backend.tag(image, t);
-      out.stream(`Successfully tagged ${t.includes(':') && !t.endsWith(']') && /:[^/]+$/.test(t) ? t : `${t}:latest`}\n`);
+      out.stream(`Successfully tagged ${/:[^/]+$/.test(t) ? t : `${t}:latest`}\n`);
     }
     return image;
   }

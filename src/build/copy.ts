@@ -36,11 +36,11 @@ interface Owner {
 /** Copies `sources` into the root filesystem at `rootfs` as the instruction says. */
 export async function copyInto(rootfs: string, sources: readonly SourceMatch[], o: CopyOptions): Promise<void> {
   const destAbs = posix.resolve('/', o.workdir || '/', o.dest);
-  const destIsDir = o.dest.endsWith('/') || o.dest.endsWith('/.') || o.dest === '.' || sources.length > 1 || isDirIn(rootfs, destAbs);
+  const destExisted = isDirIn(rootfs, destAbs);
+  const destIsDir = o.dest.endsWith('/') || o.dest.endsWith('/.') || o.dest === '.' || sources.length > 1 || destExisted;
   const owner = o.chown ? resolveOwner(rootfs, o.chown) : undefined;
   const mode = o.chmod !== undefined ? parseChmod(o.chmod) : undefined;
   const destParts = cleanEntryPath(destAbs);
-  const destExisted = isDirIn(rootfs, destAbs);
   if (destIsDir && !destExisted && destParts.length) {
     // As Docker: a destination directory the copy makes belongs to the --chown owner (its parents to root).
     await applyLayer(rootfs, oneEntry(tarHeader({ name: `${destParts.join('/')}/`, type: 'dir', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: new Date() })), 'literal');

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, invalid } from '../../common/errors.js';
+import { parseReference } from '../../image/reference.js';
 import { BuildError, Builder, type BuildOptions } from '../../build/builder.js';
 import { BuildContext } from '../../build/context.js';
 import { quietOutput, type BuildOutput } from '../../build/output.js';
@@ -24,9 +25,18 @@ function options(ctx: Ctx): BuildOptions {
   const labels = stringMap(q.json('labels'), 'labels');
   const networkMode = q.string('networkmode') || 'default';
   if (!['default', 'bridge', 'host', 'none'].includes(networkMode)) throw invalid(`network mode "${networkMode}" is not supported for builds: use default, host or none`);
+  const tags = q.all('t').filter(Boolean);
+  // A bad tag fails before the build, not after it.
+  for (const t of tags) {
+    try {
+      parseReference(t);
+    } catch (err) {
+      throw invalid(`invalid tag ${JSON.stringify(t)}: ${(err as Error).message}`);
+    }
+  }
   return {
     dockerfile: q.string('dockerfile') || 'Dockerfile',
-    tags: q.all('t').filter(Boolean),
+    tags,
     buildArgs: stringMap(q.json('buildargs'), 'buildargs'),
     target: q.string('target') || undefined,
     noCache: q.bool('nocache'),
