@@ -28,7 +28,12 @@ export class BuildContext {
 
   /** Unpacks the client's tar (plain or compressed) into `dir`, which must exist and be empty. */
   static async extract(body: AsyncIterable<Buffer>, dir: string): Promise<BuildContext> {
-    await applyLayer(dir, body, 'literal');
+    try {
+      await applyLayer(dir, body, 'literal');
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true }); // a refused context leaves nothing behind
+      throw err;
+    }
     return new BuildContext(dir);
   }
 

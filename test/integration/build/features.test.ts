@@ -8,13 +8,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../../helpers/busybox.js';
 import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
 import { haveDockerd, startDockerd, type TestDockerd } from '../../helpers/dockerd.js';
 import { cleanupDir, type Result } from '../../helpers/runtime.js';
+import { call } from '../../helpers/api.js';
+import { TAR_END, tarEntry } from '../../../src/image/tar-writer.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-build-features-'));
 const project = join(work, 'project');
@@ -131,6 +133,31 @@ describe('Dockerfile instructions, berthd beside dockerd', () => {
     await ok(d, ['build', '-t', 'tricks', dir]);
     assert.equal(existsSync(marker), false, 'nothing written on the host');
     assert.equal(await ok(d, ['run', '--rm', '--network', 'none', 'tricks', 'cat', marker]), 'payload', 'it landed in the image');
+  });
+
+  it('a hostile context tar writes nothing outside the context: ../, absolute names, a symlink to / followed by entries under it', async () => {
+    const marker = `berth-ctx-escape-${process.pid}`;
+    const file = (name: string, text: string) => tarEntry({ name, type: 'file', mode: 0o644 }, Buffer.from(text));
+    const dockerfile = file('Dockerfile', 'FROM bb\nCOPY . /ctx/\n');
+    // a name climbing out: refused as a whole, with the entry named
+    const climbing = await call(d.socket, 'POST', '/build?t=hostile', Buffer.concat([dockerfile, file(`../../../../tmp/${marker}-dotdot`, 'dotdot\n'), TAR_END]), { 'Content-Type': 'application/x-tar' });
+    assert.equal(climbing.status, 400);
+    assert.match(JSON.parse(climbing.body).message, /points outside the layer/);
+    assert.deepEqual(readdirSync(join(d.dir, 'data', 'tmp')), [], 'the refused context was removed');
+    // absolute names and names through a symlink to /: resolved inside the context
+    const context = Buffer.concat([
+      dockerfile,
+      file(`/tmp/${marker}-absolute`, 'absolute\n'),
+      tarEntry({ name: 'root-link', type: 'symlink', linkname: '/' }),
+      file(`root-link/tmp/${marker}-through-link`, 'through a link\n'),
+      TAR_END,
+    ]);
+    const answer = await call(d.socket, 'POST', '/build?t=hostile', context, { 'Content-Type': 'application/x-tar' });
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /Successfully tagged hostile:latest/);
+    for (const suffix of ['dotdot', 'absolute', 'through-link']) assert.equal(existsSync(`/tmp/${marker}-${suffix}`), false, `nothing at /tmp/${marker}-${suffix} on the host`);
+    const inside = await ok(d, ['run', '--rm', '--network', 'none', 'hostile', 'find', '/ctx', '-name', `${marker}*`]);
+    assert.deepEqual(inside.split('\n').sort(), [`/ctx/tmp/${marker}-absolute`, `/ctx/tmp/${marker}-through-link`], 'both landed inside the context');
   });
 
   it('takes a Dockerfile from stdin, and builds only what --target needs', async () => {
