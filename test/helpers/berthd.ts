@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupDir, processesMentioning, removeCgroupDir, runCommand, waitFor, type Result } from './runtime.js';
-import { unmountAll } from '../../src/sys/mount.js';
+import { cleanupDir, processesMentioning, removeCgroupDir, runCommand, waitFor, type Result, unmountUnder } from './runtime.js';
 import { socketAnswers } from '../../src/sys/unix-socket.js';
 
 export const BERTHD_BIN = fileURLToPath(new URL('../../../bin/berthd.mjs', import.meta.url));
@@ -86,14 +85,7 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
           // gone
         }
       }
-      const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
-      for (const m of mounts().sort().reverse()) {
-        try {
-          unmountAll(m);
-        } catch {
-          // gone with its parent
-        }
-      }
+      unmountUnder(dir);
       await waitFor(() => processesMentioning(dir).length === 0, 5000).catch(() => {});
       removeCgroupTree(cgroupParent);
       cleanupDir(dir);

@@ -2,12 +2,11 @@
 // sockets under one temp directory, the CRI plugin off. `stop()` ends it and removes its mounts
 // and files, also when a test failed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketAnswers } from '../../src/sys/unix-socket.js';
-import { unmountAll } from '../../src/sys/mount.js';
-import { cleanupDir, haveCommand, waitFor } from './runtime.js';
+import { cleanupDir, haveCommand, waitFor, unmountUnder } from './runtime.js';
 
 export const HAVE_CONTAINERD = haveCommand('containerd');
 
@@ -41,14 +40,7 @@ export async function startContainerd(): Promise<TestContainerd> {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
-    for (const m of mounts.sort().reverse()) {
-      try {
-        unmountAll(m);
-      } catch {
-        // gone with its parent
-      }
-    }
+    unmountUnder(dir);
     cleanupDir(dir);
   };
   try {

@@ -9,8 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupDir, haveCommand, processesMentioning, runCommand, waitFor, type Result } from './runtime.js';
-import { unmountAll } from '../../src/sys/mount.js';
+import { cleanupDir, haveCommand, processesMentioning, runCommand, waitFor, type Result, unmountUnder } from './runtime.js';
 
 export interface TestDockerd {
   /** Runs the docker CLI against this daemon. */
@@ -61,14 +60,7 @@ export async function startDockerd(opts: { network?: boolean; liveRestore?: bool
       }
     }
     // whatever the daemons left mounted under their roots
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(dir));
-    for (const m of mounts.sort().reverse()) {
-      try {
-        unmountAll(m);
-      } catch {
-        // already gone with its parent
-      }
-    }
+    unmountUnder(dir);
     cleanupDir(dir);
   };
   const netns = join(dir, 'host.netns');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateStore } from '../../src/runtime/state-store.js';
+import { mountPoints, unmountAll } from '../../src/sys/mount.js';
 import type { RuntimeContext } from '../../src/runtime/container/context.js';
 import { deleteContainer } from '../../src/runtime/container/delete.js';
 
@@ -123,4 +124,15 @@ export function processesWhere(file: 'cmdline' | 'comm', test: (content: string)
 /** Pids of the processes whose command line mentions `text` (a test's own directory, say). */
 export function processesMentioning(text: string): number[] {
   return processesWhere('cmdline', (c) => c.includes(text));
+}
+
+/** Unmounts every mount at or below `dir`, deepest first (a daemon's leftovers after a test). */
+export function unmountUnder(dir: string): void {
+  for (const m of mountPoints().filter((p) => p === dir || p.startsWith(`${dir}/`)).sort().reverse()) {
+    try {
+      unmountAll(m);
+    } catch {
+      // gone with its parent
+    }
+  }
 }
