@@ -21,13 +21,19 @@ export async function readJson(req: IncomingMessage, opts: { optional?: boolean 
   }
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const chunk of req) {
-    n += (chunk as Buffer).length;
-    if (n > JSON_BODY_LIMIT) {
-      req.destroy();
-      throw new HttpError(413, `request body is larger than the ${JSON_BODY_LIMIT} bytes allowed`);
+  try {
+    for await (const chunk of req) {
+      n += (chunk as Buffer).length;
+      if (n > JSON_BODY_LIMIT) {
+        req.destroy();
+        throw new HttpError(413, `request body is larger than the ${JSON_BODY_LIMIT} bytes allowed`);
+      }
+      parts.push(chunk as Buffer);
     }
-    parts.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away mid-body: its mistake (a 400, logged as such), not the daemon's.
+    throw new HttpError(400, `the request body was cut short: ${(err as Error).message}`);
   }
   const text = Buffer.concat(parts).toString().trim();
   if (!text) {
@@ -110,6 +116,27 @@ export class Query {
       throw invalid(`invalid JSON in query parameter ${name}`);
     }
   }
+}
+
+/**
+ * Writes a chunk of a streamed answer; false once the client is gone. A slow client is waited for
+ * until it drains or leaves: waiting for a 'drain' that never comes would keep the source (an
+ * export's open files in a container's rootfs, say) suspended forever, and its stop would then
+ * fail to unmount a busy rootfs.
+ */
+export async function writeChunk(res: ServerResponse, chunk: Buffer | string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (res.write(chunk)) return true;
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', drained);
+      res.off('close', closed);
+      resolve(ok);
+    };
+    const drained = () => done(true);
+    const closed = () => done(false);
+    res.once('drain', drained).once('close', closed);
+  });
 }
 
 /** Starts a stream of JSON messages (one per line, as Docker sends them). */

@@ -2,6 +2,7 @@
 // one path segment (so "../" can never reach a handler as part of a name).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { invalid } from '../common/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Query } from './http.js';
 
@@ -51,9 +52,18 @@ export class Router {
         continue;
       }
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+      r.keys.forEach((k, i) => (params[k] = decodeParam(m[i + 1]!)));
       return { handler: r.handler, params };
     }
     return other ? 'method-not-allowed' : undefined;
+  }
+}
+
+/** A path parameter unescaped. A broken escape (%zz) is the client's mistake, a 400 as Go's URL parser makes it, not a 500. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(`invalid URL escape in path parameter "${raw.slice(0, 200)}"`);
   }
 }

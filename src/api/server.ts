@@ -3,8 +3,9 @@
 // each request routed, its errors turned into Docker's JSON errors; connection upgrades (attach,
 // exec start) handed to their handler with the raw connection.
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 import { claimSocketPath, restrictSocket, socketAnswers } from '../sys/unix-socket.js';
@@ -111,6 +112,7 @@ export class ApiServer {
       ? createHttpsServer({ ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), requestCert: true, rejectUnauthorized: true, allowHalfOpen: true }, handler)
       : createHttpServer(handler);
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    server.on('clientError', answerClientError);
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -146,6 +148,23 @@ export class ApiServer {
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
   }
+}
+
+/**
+ * A request Node's parser refuses (a body cut short, headers too large, not HTTP at all): Node's
+ * own answer is a bare "400 Bad Request"; Docker's clients print the JSON message, so it gets one.
+ * When an answer to an earlier request on the connection is under way, that one goes out instead:
+ * ending (not destroying) the connection lets out what is queued, which Node's default drops.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ message: `bad HTTP request: ${err.message}` });
+  const answer = (socket as Socket).bytesWritten > 0 ? ''
+    : `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`;
+  // Destroyed once written, as Node's own answer is: a handler still reading the request's body
+  // must see it end (a cp holding its container frozen, say), not wait on a half-open socket.
+  socket.end(answer, () => socket.destroy());
 }
 
 /** Fails when a live daemon already serves `address` (checked before the engine is opened). */

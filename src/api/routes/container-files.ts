@@ -13,7 +13,9 @@ import { exportTree } from '../../engine/images/import-export.js';
 import { dockerStats, networkCounters, systemCpuNs, type StatsSample } from '../../engine/containers/stats.js';
 import { buildResources } from '../../engine/containers/spec/resources.js';
 import type { HostConfig } from '../../engine/containers/api-types.js';
-import { readJson, sendJson } from '../http.js';
+import { decodeBody } from '../decode.js';
+import { readJson, sendJson, writeChunk } from '../http.js';
+import { UPDATE_CONFIG } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 
 /** Go's os.FileMode bits for the stat header the docker CLI reads. */
@@ -64,7 +66,7 @@ async function archiveGet(ctx: Ctx): Promise<void> {
     if (lstatSync(host).isDirectory()) for (const c of naiveChanges(undefined, host)) changes.push({ path: `${base}/${c.path}`, kind: 'add' });
     const res = ctx.res!;
     res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': header });
-    for await (const chunk of writeLayer(parent, changes)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    for await (const chunk of writeLayer(parent, changes)) if (!(await writeChunk(res, chunk))) break;
     res.end();
   });
 }
@@ -109,7 +111,7 @@ async function exportContainer(ctx: Ctx): Promise<void> {
   await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
     const res = ctx.res!;
     res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-    for await (const chunk of exportTree(rootfs)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    for await (const chunk of exportTree(rootfs)) if (!(await writeChunk(res, chunk))) break;
     res.end();
   });
   ctx.engine.events.publish('container', 'export', ctx.engine.containers.get(ctx.params.id!).ID, {});
@@ -155,8 +157,8 @@ async function stats(ctx: Ctx): Promise<void> {
 }
 
 async function update(ctx: Ctx): Promise<void> {
-  const body = (await readJson(ctx.req)) as HostConfig;
-  if (!body || typeof body !== 'object') throw invalid('the body must be a JSON object');
+  // Only the resources and the restart policy: anything else in the body is not merged into HostConfig.
+  const body = decodeBody<HostConfig>(await readJson(ctx.req), UPDATE_CONFIG);
   const c = ctx.engine.containers.get(ctx.params.id!);
   const merged: HostConfig = { ...c.HostConfig, ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null && v !== 0 && v !== '')) };
   // Devices stay as they are: an update only changes limits (an empty rule list would deny all).

@@ -7,11 +7,13 @@ import { containerInspect, containerSummary, parseFilters, selectContainers } fr
 import type { WaitCondition } from '../../engine/containers/service.js';
 import { answerUpgrade, bridge, parseDetachKeys, readUpgradeBody } from '../attach.js';
 import { labelsMatch } from '../../engine/filters.js';
-import { readJson, sendJson, sendNoContent } from '../http.js';
+import { decodeBody } from '../decode.js';
+import { readJson, sendJson, sendNoContent, writeChunk } from '../http.js';
+import { CREATE_BODY } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 
 async function create(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx.req);
+  const body = decodeBody(await readJson(ctx.req), CREATE_BODY);
   const name = ctx.query.string('name') || undefined;
   sendJson(ctx.res!, 201, await ctx.engine.containers.create(body, name));
 }
@@ -83,8 +85,7 @@ async function logs(ctx: Ctx): Promise<void> {
     await e.containers.wait(c.ID, 'next-exit').catch(() => {});
   };
   for await (const chunk of readLogs(c.LogPath, o, !!c.Config.Tty, stopped)) {
-    if (closed) break;
-    if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    if (closed || !(await writeChunk(res, chunk))) break;
   }
   res.end();
 }
@@ -147,7 +148,15 @@ async function top(ctx: Ctx): Promise<void> {
   const pids = await e.tasks.pids(e.config.namespace, c.ID);
   const { execFileSync } = await import('node:child_process');
   const args = (ctx.query.string('ps_args') || '-ef').split(/\s+/).filter(Boolean);
-  const out = execFileSync('ps', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
+  let out: string[];
+  try {
+    out = execFileSync('ps', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n').filter(Boolean);
+  } catch (err) {
+    // ps refuses only its arguments, which the client chose: a 400 that says so, not a 500.
+    const e = err as { status?: number | null; stderr?: string };
+    if (typeof e.status !== 'number') throw err;
+    throw invalid(`ps_args "${args.join(' ')}": ${(e.stderr ?? '').trim().split('\n')[0] || `ps exited with ${e.status}`}`);
+  }
   const titles = out[0]!.trim().split(/\s+/);
   const pidCol = titles.indexOf('PID');
   if (pidCol < 0) throw invalid(`Couldn't find PID field in ps output`);

@@ -2,11 +2,13 @@
 // detached), resize its terminal, inspect it.
 import { invalid } from '../../common/errors.js';
 import { answerUpgrade, bridge, parseDetachKeys, readUpgradeBody } from '../attach.js';
+import { decodeBody } from '../decode.js';
 import { readJson, sendJson } from '../http.js';
+import { EXEC_CONFIG, EXEC_START } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 
 async function create(ctx: Ctx): Promise<void> {
-  const body = await readJson(ctx.req);
+  const body = decodeBody(await readJson(ctx.req), EXEC_CONFIG);
   sendJson(ctx.res!, 201, ctx.engine.execs.create(ctx.params.id!, body));
 }
 
@@ -24,8 +26,7 @@ async function start(ctx: Ctx): Promise<void> {
       throw invalid('invalid JSON body');
     }
   } else raw = (await readJson(ctx.req, { optional: true })) ?? {};
-  const body = raw as { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null };
-  if (!body || typeof body !== 'object') throw invalid('the body must be a JSON object');
+  const body = decodeBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] | null }>(raw, EXEC_START);
   const x = e.execs.get(ctx.params.id!);
   if (body.Detach) {
     await e.execs.start(x.ID, { tty: body.Tty, attached: false });

@@ -8,7 +8,9 @@ import { saveImages } from '../../engine/images/save.js';
 import { imageHistory, imageInspect, imageSummary } from '../../engine/images/views.js';
 import { parseFilters } from '../../engine/containers/views.js';
 import { labelsMatch } from '../../engine/filters.js';
-import { readJson, sendJson, startJsonStream } from '../http.js';
+import { decodeBody } from '../decode.js';
+import { readJson, sendJson, startJsonStream, writeChunk } from '../http.js';
+import { CONTAINER_CONFIG } from '../shapes.js';
 import { commitContainer } from '../../engine/containers/commit.js';
 import type { ContainerConfig } from '../../engine/containers/api-types.js';
 import type { Ctx, Router } from '../router.js';
@@ -135,7 +137,7 @@ async function save(ctx: Ctx, names: string[]): Promise<void> {
   const res = ctx.res!;
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   if (!first.done) res.write(first.value);
-  for await (const chunk of stream) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+  for await (const chunk of stream) if (!(await writeChunk(res, chunk))) break;
   res.end();
 }
 
@@ -158,8 +160,7 @@ async function commit(ctx: Ctx): Promise<void> {
   const q = ctx.query;
   const container = q.string('container');
   if (!container) throw invalid('container is required');
-  const body = await readJson(ctx.req, { optional: true });
-  if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw invalid('the body must be a JSON object (a container config)');
+  const body = decodeBody<ContainerConfig | undefined>(await readJson(ctx.req, { optional: true }), CONTAINER_CONFIG, { optional: true });
   const repo = q.string('repo');
   const tag = q.string('tag');
   const img = await commitContainer(ctx.engine.containers, ctx.engine.images, container, {

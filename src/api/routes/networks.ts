@@ -5,7 +5,9 @@ import { invalid } from '../../common/errors.js';
 import { labelsMatch } from '../../engine/filters.js';
 import { parseFilters } from '../../engine/containers/views.js';
 import type { EndpointSettings } from '../../engine/containers/api-types.js';
+import { decodeBody } from '../decode.js';
 import { readJson, sendJson } from '../http.js';
+import { NETWORK_CONNECT, NETWORK_CREATE, NETWORK_DISCONNECT } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
@@ -22,8 +24,8 @@ function list(ctx: Ctx): void {
 }
 
 async function create(ctx: Ctx): Promise<void> {
-  const body = (await readJson(ctx.req)) as { Name?: unknown };
-  if (!body || typeof body !== 'object' || typeof body.Name !== 'string' || !body.Name) throw invalid('network name is required');
+  const body = decodeBody<{ Name?: string }>(await readJson(ctx.req), NETWORK_CREATE);
+  if (!body.Name) throw invalid('network name is required');
   const n = await ctx.engine.networks.create(body as Parameters<typeof ctx.engine.networks.create>[0]);
   ctx.engine.events.publish('network', 'create', n.Id, { name: n.Name, type: n.Driver });
   sendJson(ctx.res!, 201, { Id: n.Id, Warning: '' });
@@ -37,8 +39,8 @@ async function remove(ctx: Ctx): Promise<void> {
 }
 
 async function connect(ctx: Ctx): Promise<void> {
-  const body = (await readJson(ctx.req)) as { Container?: string; EndpointConfig?: EndpointSettings };
-  if (!body?.Container) throw invalid('Container is required');
+  const body = decodeBody<{ Container?: string; EndpointConfig?: EndpointSettings }>(await readJson(ctx.req), NETWORK_CONNECT);
+  if (!body.Container) throw invalid('Container is required');
   const n = ctx.engine.networks.get(ctx.params.id!);
   await ctx.engine.containers.connectNetwork(body.Container, n.Name, body.EndpointConfig ?? {});
   ctx.engine.events.publish('network', 'connect', n.Id, { name: n.Name, type: n.Driver, container: ctx.engine.containers.get(body.Container).ID });
@@ -46,8 +48,8 @@ async function connect(ctx: Ctx): Promise<void> {
 }
 
 async function disconnect(ctx: Ctx): Promise<void> {
-  const body = (await readJson(ctx.req)) as { Container?: string; Force?: boolean };
-  if (!body?.Container) throw invalid('Container is required');
+  const body = decodeBody<{ Container?: string; Force?: boolean }>(await readJson(ctx.req), NETWORK_DISCONNECT);
+  if (!body.Container) throw invalid('Container is required');
   const n = ctx.engine.networks.get(ctx.params.id!);
   await ctx.engine.containers.disconnectNetwork(body.Container, n.Name, !!body.Force);
   ctx.engine.events.publish('network', 'disconnect', n.Id, { name: n.Name, type: n.Driver, container: ctx.engine.containers.get(body.Container).ID });

@@ -7,7 +7,9 @@ import { matches, type EngineEvent } from '../../engine/events.js';
 import { imageDiskUsage } from '../../engine/images/views.js';
 import { containerSummary, parseFilters } from '../../engine/containers/views.js';
 import { hostCgroupVersion } from '../../engine/containers/spec/build-spec.js';
+import { decodeBody } from '../decode.js';
 import { readJson, sendJson } from '../http.js';
+import { AUTH_CONFIG } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 import { API_VERSION, MIN_API_VERSION } from '../server.js';
 
@@ -123,9 +125,11 @@ function df(ctx: Ctx): void {
 
 /** POST /auth: the daemon checks the credentials against the registry; the CLI stores them. */
 async function auth(ctx: Ctx): Promise<void> {
-  const body = (await readJson(ctx.req)) as { username?: string; password?: string; serveraddress?: string; identitytoken?: string };
-  if (!body || typeof body !== 'object') throw invalid('the body must be a JSON object');
+  const body = decodeBody<{ username?: string; password?: string; serveraddress?: string; identitytoken?: string }>(await readJson(ctx.req), AUTH_CONFIG);
   const server = (body.serveraddress || 'docker.io').replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '').replace(/^index\.docker\.io$/, 'docker.io');
+  // A server address that is no host[:port] is the client's mistake (a 400), not a failure to reach it.
+  const url = URL.canParse(`https://${server}/`) ? new URL(`https://${server}/`) : undefined;
+  if (!url || url.pathname !== '/' || url.username || url.password || url.search || url.hash) throw invalid(`invalid registry address "${server.slice(0, 200)}": give host[:port]`);
   try {
     await checkLogin(ctx.engine.registry, server, { username: body.username ?? '', password: body.password ?? '', identityToken: body.identitytoken });
   } catch (err) {

@@ -1,10 +1,11 @@
 // Volume routes: list, create, inspect, remove, prune, over the engine's volume store. Events
 // (create, destroy, prune) come from the store's onEvent hook, which the engine wires to its log.
-import { invalid } from '../../common/errors.js';
 import { parseFilters } from '../../engine/containers/views.js';
 import type { VolumeStore } from '../../volume/store.js';
 import type { CreateVolumeRequest } from '../../volume/types.js';
+import { decodeBody } from '../decode.js';
 import { readJson, sendJson, sendNoContent } from '../http.js';
+import { VOLUME_CREATE } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
 
 /** API versions before 1.42 prune named volumes too (Docker adds all=true for them). */
@@ -19,12 +20,7 @@ function list(ctx: Ctx, store: VolumeStore): void {
 }
 
 async function create(ctx: Ctx, store: VolumeStore): Promise<void> {
-  const body = await readJson(ctx.req, { optional: true });
-  if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) throw invalid('the body must be a JSON object');
-  const b = (body ?? {}) as Record<string, unknown>;
-  for (const k of ['Name', 'Driver'] as const) {
-    if (b[k] !== undefined && b[k] !== null && typeof b[k] !== 'string') throw invalid(`json: cannot unmarshal ${typeof b[k]} into Go struct field CreateOptions.${k} of type string`);
-  }
+  const b = decodeBody<Record<string, unknown> | undefined>(await readJson(ctx.req, { optional: true }), VOLUME_CREATE, { optional: true }) ?? {};
   const req: CreateVolumeRequest = {
     Name: (b.Name as string | null) ?? undefined,
     Driver: (b.Driver as string | null) ?? undefined,

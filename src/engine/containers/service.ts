@@ -69,6 +69,12 @@ export class ContainerService {
   /** Their way out when that start fails: an attacher must not wait for a task that never comes. */
   private readonly startFailures = new Map<string, Set<(err: Error) => void>>();
 
+  /**
+   * Task exits not recorded yet: a stop that waited for its turn behind another operation, while
+   * the task died, must find the exit that was announced meanwhile instead of waiting forever.
+   */
+  private readonly unrecordedExits = new Map<string, ExitStatus>();
+
   constructor(readonly deps: ContainerServiceDeps) {
     this.signals.setMaxListeners(0);
     deps.tasks.on('event', (e: TaskEvent) => {
@@ -76,6 +82,7 @@ export class ContainerService {
       if (e.type === 'exited' && e.exit) {
         // Raw, for a stop or remove under way (they hold the container's turn and record the exit
         // themselves); queued, for an exit nobody asked for.
+        this.unrecordedExits.set(e.id, e.exit);
         this.signals.emit(`task-exit:${e.id}`, e.exit);
         void this.serialize(e.id, () => this.onExit(e.id, e.exit!, e.pid, e.reason));
       }
@@ -197,6 +204,7 @@ export class ContainerService {
     const c = this.get(id);
     if (c.State.Paused) throw precondition('cannot start a paused container, try unpause instead');
     if (c.State.Running) return false;
+    this.unrecordedExits.delete(c.ID); // a new task: an old one's exit is no answer for it
     this.cancelRestart(c.ID);
     const bundle = this.bundleDir(c.ID);
     const rootfs = this.rootfs(c.ID);
@@ -272,15 +280,23 @@ export class ContainerService {
    * and that one is still running.
    */
   private async onExit(id: string, exit: ExitStatus, pid?: number, reason?: string): Promise<void> {
-    const c = this.deps.store.find(id);
+    const current = this.deps.store.find(id);
+    if (current && pid && current.State.Pid && pid !== current.State.Pid) return;
+    this.unrecordedExits.delete(id);
+    const c = current;
     if (!c || !c.State.Running) return;
-    if (pid && c.State.Pid && pid !== c.State.Pid) return;
     const ranMs = Date.now() - new Date(c.State.StartedAt).getTime();
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString(), Error: reason ?? '' };
     await this.deleteTask(id);
     await this.releaseNetwork(c);
     this.releaseVolumes(c);
-    this.unmountRun(id);
+    try {
+      this.unmountRun(id);
+    } catch (err) {
+      // A host process still inside the rootfs must not keep the exit from being recorded (waiters
+      // would hang); the mount stays for the next start, or for rm to retry.
+      this.deps.warn?.(`container ${id.slice(0, 12)}: ${(err as Error).message}`);
+    }
     this.deps.store.save(c);
     this.event(c, 'die', { exitCode: String(exit.status) });
     this.signals.emit(`exit:${id}`, exit.status);
@@ -383,6 +399,8 @@ export class ContainerService {
 
   /** Resolves when the container's task ends (for callers holding the container's turn). */
   private taskExit(id: string): Promise<ExitStatus> {
+    const seen = this.unrecordedExits.get(id);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => this.signals.once(`task-exit:${id}`, resolve));
   }
 
@@ -493,14 +511,27 @@ export class ContainerService {
 
   /**
    * Runs `fn` with the container's root filesystem mounted on the host (cp, export, diff): the
-   * running container's own mount, or a mount made for the call and taken down after it.
+   * running container's own mount, or a mount made for the call and taken down after it. In the
+   * container's turn, so a stop or rm does not unmount the tree under `fn`.
    */
   async withRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
     const c = this.get(ref);
     const rootfs = this.rootfs(c.ID);
-    if (c.State.Running) return fn(rootfs);
     return this.serialize(c.ID, async () => {
-      if (this.get(c.ID).State.Running || isMountPoint(rootfs)) return fn(rootfs);
+      const now = this.get(c.ID);
+      if (now.State.Running) {
+        // berth resolves a path inside the rootfs, then uses it: a process of the container could
+        // swap a directory on it for a symlink to "/" in between and have the host's files read or
+        // written (CVE-2018-15664). Its processes are frozen meanwhile, as podman cp --pause does.
+        const freeze = !now.State.Paused;
+        if (freeze) await this.deps.tasks.pause(this.deps.namespace, c.ID);
+        try {
+          return await fn(rootfs);
+        } finally {
+          if (freeze) await this.deps.tasks.resume(this.deps.namespace, c.ID).catch((err) => this.deps.warn?.(`container ${c.ID.slice(0, 12)}: thawing after a copy: ${(err as Error).message}`));
+        }
+      }
+      if (isMountPoint(rootfs)) return fn(rootfs);
       mkdirSync(rootfs, { recursive: true, mode: 0o755 });
       mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
       try {

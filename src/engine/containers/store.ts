@@ -53,10 +53,17 @@ export class ContainerStore {
     const clash = this.list().find((c) => c.Name === r.Name);
     if (clash) throw exists(`Conflict. The container name "${r.Name}" is already in use by container "${clash.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
     mkdirSync(this.dir(r.ID), { recursive: true, mode: 0o700 });
-    this.save(r);
+    this.write(r);
   }
 
   save(r: ContainerRecord): void {
+    // A request that was queued behind the container's removal (a network connect, an update)
+    // finds no container, as Docker answers it, rather than a failed write into a removed directory.
+    if (!this.byId.has(r.ID)) throw notFound(`No such container: ${r.ID}`);
+    this.write(r);
+  }
+
+  private write(r: ContainerRecord): void {
     writeFileAtomic(join(this.dir(r.ID), 'config.v2.json'), JSON.stringify(r), 0o600);
     this.byId.set(r.ID, r);
   }

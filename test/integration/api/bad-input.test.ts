@@ -3,26 +3,8 @@
 // message saying what to fix; the daemon stays up and nothing else is touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { call } from '../../helpers/api.js';
 import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
-
-interface Answer {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function call(socketPath: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string | number> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('bad input to the Engine API', () => {
   let d: TestBerthd;
