@@ -95,6 +95,8 @@ const rows: Array<[string, keyof Figures, string]> = [
   [`container → container over a bridge (${MB} MB, httpd → wget)`, 'c2cMBps', 'MB/s'],
   [`host → published port (${MB} MB, httpd → wget, 127.0.0.1)`, 'publishedMBps', 'MB/s'],
 ];
+// bench/run.ts reads the figures from this line.
+if (process.env.BENCH_JSON) console.log(`BENCH_JSON ${JSON.stringify({ berth, docker })}`);
 for (const [label, key, unit] of rows) {
   const b = berth[key];
   console.log(docker ? `${label}: berth ${b.toFixed(1)} ${unit}, docker ${docker[key].toFixed(1)} ${unit}, berth/docker ${(b / docker[key]).toFixed(2)}` : `${label}: berth ${b.toFixed(1)} ${unit}`);

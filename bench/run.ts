@@ -1,5 +1,5 @@
 // One table: each figure for berth, Docker and Podman (each when installed) measured in this run
-// on the same inputs, and berth's ratio to the best of the others (< 1: berth is better; for
+// on the same inputs (networking for berth and Docker, through bench/network.ts), and berth's ratio to the best of the others (< 1: berth is better; for
 // throughputs the ratio is theirs/berth, so < 1 still means berth is better).
 // `node dist/bench/run.js [RUNS]` — berthd and a private Debian dockerd are started here; Podman
 // runs daemonless with its own root (and the ulimits this machine needs).
@@ -216,6 +216,17 @@ if (haveCommand('podman')) {
   }
 } else console.log('podman: not installed (apt-get install podman)');
 
+// Networking from bench/network.ts (berthd and a private dockerd with its bridge, iptables and
+// userland proxy, each in a network namespace of its own); Podman's networking is not compared.
+{
+  const net = spawnSync(process.execPath, [fileURLToPath(new URL('./network.js', import.meta.url)), '200', '5'], { encoding: 'utf8', env: { ...process.env, BENCH_JSON: '1' } });
+  const line = net.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (line) {
+    const figures = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, Figures | undefined>;
+    for (const [name, f] of results) Object.assign(f, figures[name] ?? {});
+  } else console.log(`network: ${net.stderr.trim().split('\n').pop()}`);
+}
+
 const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['runRm', '`run --rm busybox true` (median)', 'ms', 'lower'],
   ['seq50', '`run -d` × 50, one after another', 's', 'lower'],
@@ -225,6 +236,9 @@ const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['buildCold', 'cold build, 8 steps, 200 files (median)', 'ms', 'lower'],
   ['buildCached', 'rebuild, all cache hits (median)', 'ms', 'lower'],
   ['logMBps', `log throughput, ${LOG_MB} MB of short lines to the json log`, 'MB/s', 'higher'],
+  ['setupMs', 'network set-up per container start (bridge minus none, median)', 'ms', 'lower'],
+  ['c2cMBps', 'container → container over a user bridge (200 MB, httpd → wget)', 'MB/s', 'higher'],
+  ['publishedMBps', 'host → published port on 127.0.0.1 (200 MB)', 'MB/s', 'higher'],
   ['daemonRssMb', 'daemon RSS with 200 containers', 'MB', 'lower'],
   ['perContainerMb', 'memory per running container (shim/conmon + daemon growth)', 'MB', 'lower'],
 ];
@@ -241,7 +255,6 @@ for (const [key, label, unit, better] of rows) {
   const cells = values.map((v) => (v === undefined || (key === 'daemonRssMb' && v === 0) ? '–' : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ${unit}`));
   console.log(`| ${label} | ${cells.join(' | ')} | ${ratio} |`);
 }
-console.log('\nnetwork throughput: `node dist/bench/network.js` (berth and dockerd, each in its own network namespace)');
 // Podman leaves its storage's bind mount behind even after `system reset`.
 for (const m of mountPoints().filter((p) => p.startsWith(work)).reverse()) spawnSync('umount', [m]);
 rmSync(work, { recursive: true, force: true });

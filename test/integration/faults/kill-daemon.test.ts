@@ -1,7 +1,7 @@
 // berthd killed with SIGKILL in the middle of create, start, stop, rm, pull, volume removal and
 // network connect, at several moments each: after the restart the state is consistent — every
 // container in a settled state whose process matches it, and no mount, namespace file, shim,
-// cgroup or veth that no running container owns — and the same operation then succeeds. Also: a
+// cgroup, veth or DNAT rule that no running container owns — and the same operation then succeeds. Also: a
 // shim killed with SIGKILL leaves its container exited with a reason.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +69,10 @@ describe('berthd killed mid-operation', () => {
         assert.ok(running.has(c.name), `${when}: cgroup ${h}${d.cgroupParent}/${c.name.slice(0, 12)} left`);
       }
     }
+    // published ports: every DNAT rule leads to a running container's address
+    const addresses = new Set(all.filter((c) => c.State.Running).flatMap((c) => Object.values(c.NetworkSettings.Networks).map((n) => (n as { IPAddress?: string }).IPAddress)));
+    const ruleset = (await d.inHostNetns(['nft', 'list', 'ruleset'])).stdout;
+    for (const [, ip] of ruleset.matchAll(/dnat to ([\d.]+):\d+/g)) assert.ok(addresses.has(ip), `${when}: a DNAT rule to ${ip}, which no running container has`);
     const veths = (await d.inHostNetns(['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout.split('\n').filter(Boolean);
     const endpoints = all.filter((c) => c.State.Running && !['none', 'host'].includes(c.HostConfig.NetworkMode) && !c.HostConfig.NetworkMode.startsWith('container:'))
       .reduce((n, c) => n + Object.keys(c.NetworkSettings.Networks).length, 0);
@@ -127,7 +131,7 @@ describe('berthd killed mid-operation', () => {
         await ok('volume', 'rm', `v${delay}`);
       }
       await ok('network', 'create', `n${delay}`);
-      const id = await ok('run', '-d', '--name', `web${delay}`, 'bb', 'sleep', '1000');
+      const id = await ok('run', '-d', '--name', `web${delay}`, '-p', '127.0.0.1::80', 'bb', 'sleep', '1000');
       await killDuring(['network', 'connect', `n${delay}`, id], delay);
       await assertConsistent(`network connect +${delay} ms`);
       const connected = await ok('inspect', '-f', `{{if index .NetworkSettings.Networks "n${delay}"}}yes{{end}}`, id);
