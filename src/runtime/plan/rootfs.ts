@@ -79,9 +79,8 @@ function writeBind(w: PlanWriter, source: string, dest: string, flags: number, i
   if (rest !== 0) w.op(Op.MOUNT, str(''), str(dest), str(''), u64(MS.BIND | MS.REMOUNT | rest), str(''), u32(IN_ROOT));
 }
 
-// cgroup v1: a tmpfs holding one bind of the container's own directory per hierarchy, the
-// hierarchies with the mount's flags; a read-only mount makes the tmpfs read-only too once they
-// are in, as runc remounts it (else a container could write under /sys/fs/cgroup).
+// cgroup v1: a tmpfs holding one bind of the container's own directory per hierarchy (the
+// tmpfs itself stays writable, as runc leaves it; the hierarchies take the mount's flags).
 // cgroup v2: cgroup2 itself in a cgroup namespace, else a bind of the container's directory.
 function writeCgroupMount(w: PlanWriter, dest: string, flags: number, input: RootfsInput): void {
   const v2 = input.cgroupMounts.length === 1 && input.cgroupMounts[0]!.name === '';
@@ -100,7 +99,6 @@ function writeCgroupMount(w: PlanWriter, dest: string, flags: number, input: Roo
     const parts = cg.name.split(',');
     if (parts.length > 1) for (const part of parts) w.op(Op.SYMLINK, str(cg.name), str(join(dest, part)));
   }
-  if (flags & MS.RDONLY) w.op(Op.MOUNT, str(''), str(dest), str(''), u64(MS.BIND | MS.REMOUNT | tmpfsFlags | MS.RDONLY), str(''), u32(IN_ROOT));
 }
 
 // /dev is ours to populate unless the spec binds it from somewhere.
