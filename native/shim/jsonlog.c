@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -47,17 +48,47 @@ static void rotate(struct shim *s) {
   s->log_size = 0;
 }
 
-void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n) {
+/* Docker's entry time (Go's RFC3339Nano: the fraction without trailing zeros) into dst; returns
+ * its length. The date part is formatted once a second: a chatty container logs many lines in
+ * each, and strftime per line was a fair share of the shim's time. */
+static size_t entry_time(struct shim *s, char *dst) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  char time[48];
-  format_rfc3339(time, sizeof time, &now, 1);
+  if (now.tv_sec != s->log_date_sec || s->log_date[0] == '\0') {
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(s->log_date, sizeof s->log_date, "%Y-%m-%dT%H:%M:%S", &tm);
+    s->log_date_sec = now.tv_sec;
+  }
+  size_t o = strlen(s->log_date);
+  memcpy(dst, s->log_date, o);
+  char frac[10];
+  long ns = now.tv_nsec;
+  for (int i = 8; i >= 0; i--, ns /= 10) frac[i] = (char)('0' + ns % 10);
+  int digits = 9;
+  while (digits > 0 && frac[digits - 1] == '0') digits--;
+  if (digits > 0) {
+    dst[o++] = '.';
+    memcpy(dst + o, frac, (size_t)digits);
+    o += (size_t)digits;
+  }
+  dst[o++] = 'Z';
+  return o;
+}
+
+static size_t append(char *dst, const char *text) {
+  size_t n = strlen(text);
+  memcpy(dst, text, n);
+  return n;
+}
+
+void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n) {
   char *e = s->log_entry;
-  size_t o = 0;
-  memcpy(e, "{\"log\":\"", 8);
-  o = 8;
+  size_t o = append(e, "{\"log\":\"");
   o += json_escape(e + o, (const unsigned char *)line, n);
-  o += (size_t)snprintf(e + o, ENTRY_MAX - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", id == STREAM_STDOUT ? "stdout" : "stderr", time);
+  o += append(e + o, id == STREAM_STDOUT ? "\",\"stream\":\"stdout\",\"time\":\"" : "\",\"stream\":\"stderr\",\"time\":\"");
+  o += entry_time(s, e + o);
+  o += append(e + o, "\"}\n");
   long long pending = s->log_size + (long long)s->log_buf_len;
   if (s->log_max_size > 0 && pending > 0 && pending + (long long)o > s->log_max_size) {
     jsonlog_flush(s);

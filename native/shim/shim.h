@@ -96,6 +96,8 @@ struct shim {
   char *log_entry; /* room for one encoded entry */
   char *log_buf;   /* entries not written yet: one write per loop turn, not one per line */
   size_t log_buf_len;
+  time_t log_date_sec; /* the second log_date was made for: the date is formatted once a second */
+  char log_date[24];
 
   struct client *clients[MAX_CLIENTS];
   int n_clients;
