@@ -27,6 +27,7 @@ import { DEFAULT_SHM_SIZE } from './spec/defaults.js';
 import { ipcKind } from './spec/namespaces.js';
 import { sharedNamespaces } from './shared-namespaces.js';
 import { mountShareableShm, unmountShm } from './shm.js';
+import { RestartScheduler, shouldRestart } from './restart-policy.js';
 import { signalNumber } from './signals.js';
 import { exitCodeForStartError, startError } from './start-errors.js';
 import { ensureWorkingDir } from './spec/rootfs-files.js';
@@ -54,15 +55,11 @@ export interface ContainerServiceDeps {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
-const BACKOFF_START_MS = 100;
-const BACKOFF_MAX_MS = 60_000;
-const RUN_RESETS_BACKOFF_MS = 10_000;
 
 export class ContainerService {
   /** Per container: 'exit' when its task ends, 'removed' when it is gone. */
   private readonly signals = new EventEmitter();
-  private readonly restartTimers = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
-  private readonly backoff = new Map<string, number>();
+  private readonly restarts = new RestartScheduler((id) => this.restartDue(id));
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Attachers waiting for the next start: run once the task exists, before it is started. */
   private readonly startHooks = new Map<string, Set<() => Promise<void>>>();
@@ -304,44 +301,30 @@ export class ContainerService {
       await this.removeNow(id, { force: true, volumes: true }).catch((err) => this.deps.warn?.(`auto-remove ${id.slice(0, 12)}: ${(err as Error).message}`));
       return;
     }
-    if (this.shouldRestart(c, exit.status)) this.scheduleRestart(c, ranMs);
+    if (shouldRestart(c, exit.status)) this.scheduleRestart(c, ranMs);
   }
 
-  private shouldRestart(c: ContainerRecord, status: number): boolean {
-    const p = c.HostConfig.RestartPolicy ?? {};
-    if (c.ManuallyStopped) return false;
-    if (p.Name === 'always' || p.Name === 'unless-stopped') return true;
-    if (p.Name === 'on-failure') return status !== 0 && (!p.MaximumRetryCount || c.RestartCount < p.MaximumRetryCount);
-    return false;
-  }
-
-  /** Restarts after a delay that doubles with each quick exit (100 ms … 1 min), as Docker does. */
+  /** Marks the container restarting and arms its restart, as its policy says after an exit. */
   private scheduleRestart(c: ContainerRecord, ranMs: number): void {
-    let delay = ranMs > RUN_RESETS_BACKOFF_MS ? BACKOFF_START_MS : (this.backoff.get(c.ID) ?? BACKOFF_START_MS / 2) * 2;
-    delay = Math.min(delay, BACKOFF_MAX_MS);
-    this.backoff.set(c.ID, delay);
     c.State = { ...c.State, Status: 'restarting', Restarting: true };
     this.deps.store.save(c);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(c.ID);
-      void this.serialize(c.ID, async () => {
-        const now = this.deps.store.find(c.ID);
-        if (!now || !now.State.Restarting) return;
-        now.RestartCount++;
-        this.deps.store.save(now);
-        await this.startNow(c.ID).catch((err) => this.deps.warn?.(`restart ${c.ID.slice(0, 12)}: ${(err as Error).message}`));
-        this.event(now, 'restart');
-      });
-    }, delay);
-    timer.unref();
-    this.restartTimers.set(c.ID, { timer, delay });
+    this.restarts.schedule(c.ID, ranMs);
+  }
+
+  /** A restart's delay is over: start it again (unless it was stopped or removed meanwhile). */
+  private restartDue(id: string): void {
+    void this.serialize(id, async () => {
+      const now = this.deps.store.find(id);
+      if (!now || !now.State.Restarting) return;
+      now.RestartCount++;
+      this.deps.store.save(now);
+      await this.startNow(id).catch((err) => this.deps.warn?.(`restart ${id.slice(0, 12)}: ${(err as Error).message}`));
+      this.event(now, 'restart');
+    });
   }
 
   private cancelRestart(id: string): boolean {
-    const t = this.restartTimers.get(id);
-    if (!t) return false;
-    clearTimeout(t.timer);
-    this.restartTimers.delete(id);
+    if (!this.restarts.cancel(id)) return false;
     const c = this.deps.store.find(id);
     if (c?.State.Restarting) {
       c.State = { ...c.State, Status: 'exited', Restarting: false };
@@ -493,7 +476,7 @@ export class ContainerService {
     const gone = removeContainerVolumes(this.deps.volumes, c.MountPoints ?? [], c.ID, { removeVolumes: opts.volumes });
     for (const problem of gone.problems) this.deps.warn?.(`container ${c.ID.slice(0, 12)}: ${problem}`);
     this.deps.store.remove(c.ID);
-    this.backoff.delete(c.ID);
+    this.restarts.forget(c.ID);
     this.event(c, 'destroy');
     this.signals.emit(`removed:${c.ID}`, c.State.ExitCode);
   }
@@ -659,8 +642,7 @@ export class ContainerService {
 
   /** Stops the restart timers (the daemon is shutting down; containers keep running). */
   close(): void {
-    for (const t of this.restartTimers.values()) clearTimeout(t.timer);
-    this.restartTimers.clear();
+    this.restarts.close();
   }
 }
 
