@@ -10,6 +10,10 @@ import type { Supervisor } from '../supervisor.js';
 import type { HandlerEnv, Implementation, Log } from './handlers.js';
 import { loadProtos } from './protos.js';
 import { serviceDefinition } from './service-def.js';
+import { join } from 'node:path';
+import { BundleStore } from '../tasks/bundle.js';
+import { containersService } from './services/containers.js';
+import { tasksService } from './services/tasks.js';
 import { contentService } from './services/content.js';
 import { diffService } from './services/diff.js';
 import { EventCodec, eventsService } from './services/events.js';
@@ -39,6 +43,8 @@ export class SupervisorGrpcServer {
       ['containerd.services.snapshots.v1.Snapshots', snapshotsService(env)],
       ['containerd.services.diff.v1.Diff', diffService(env)],
       ['containerd.services.events.v1.Events', eventsService(env, new EventCodec(root))],
+      ['containerd.services.containers.v1.Containers', containersService(env)],
+      ['containerd.services.tasks.v1.Tasks', tasksService(env, root, new BundleStore(join(supervisor.options.execRoot, 'bundles')))],
     ];
     for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
   }
