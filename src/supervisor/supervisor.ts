@@ -136,7 +136,8 @@ export class Supervisor {
         leases: this.leases(ns),
         roots: [...this.images.list(ns).map((r) => r.target.digest), ...extra.flatMap((r) => r.content ?? [])],
         snapshotter: this.snapshotter(ns),
-        snapshotRoots: extra.flatMap((r) => r.snapshots ?? []),
+        // A container record holds its snapshot (containerd's GC: container -> snapshot).
+        snapshotRoots: [...extra.flatMap((r) => r.snapshots ?? []), ...this.containers.list(ns).filter((c) => c.snapshotKey && c.snapshotter === this.snapshotterName).map((c) => c.snapshotKey)],
       }));
     }
     return out;

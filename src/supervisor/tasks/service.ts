@@ -108,8 +108,8 @@ export class TaskService extends EventEmitter {
     const rec = this.store.load(ns, id);
     if (rec.started) throw precondition(`task ${id} already started`);
     await this.driver(rec.runtime, ns).start(id);
-    rec.started = true;
-    this.store.save(rec);
+    // Reloaded: a quick process may have exited (and its exit been saved) while start ran.
+    this.store.save({ ...this.store.load(ns, id), started: true });
     this.emitEvent({ type: 'started', namespace: ns, id, pid: rec.pid });
   }
 
@@ -195,14 +195,14 @@ export class TaskService extends EventEmitter {
   async pause(ns: string, id: string): Promise<void> {
     const rec = this.store.load(ns, id);
     await this.driver(rec.runtime, ns).pause(id);
-    this.store.save({ ...rec, paused: true });
+    this.store.save({ ...this.store.load(ns, id), paused: true });
     this.emitEvent({ type: 'paused', namespace: ns, id });
   }
 
   async resume(ns: string, id: string): Promise<void> {
     const rec = this.store.load(ns, id);
     await this.driver(rec.runtime, ns).resume(id);
-    this.store.save({ ...rec, paused: false });
+    this.store.save({ ...this.store.load(ns, id), paused: false });
     this.emitEvent({ type: 'resumed', namespace: ns, id });
   }
 
