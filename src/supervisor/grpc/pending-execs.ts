@@ -9,6 +9,8 @@ export interface PendingExec {
   process: Process;
   terminal: boolean;
   stdio: StdioPaths;
+  /** Start is running it. */
+  starting?: boolean;
   /** Resolves when Start has run it (or rejects if it was deleted first). */
   started: Promise<void>;
   resolve: () => void;

@@ -97,7 +97,11 @@ export function tasksService(env: HandlerEnv, root: protobuf.Root, bundles: Bund
         await tasks.start(ns, rec.id);
         return { pid: rec.pid };
       }
-      const p = pending.take(ns, rec.id, req.exec_id);
+      // Taken out only once the exec is recorded: a Wait arriving meanwhile must find it somewhere.
+      const p = pending.find(ns, rec.id, req.exec_id);
+      if (!p) throw notFound(`process ${req.exec_id} of task ${rec.id}: not found`);
+      if (p.starting) throw precondition(`process ${req.exec_id} of task ${rec.id} is already starting`);
+      p.starting = true;
       try {
         const pid = await tasks.exec(ns, rec.id, req.exec_id, p.process, { terminal: p.terminal, stdin: !!p.stdio.stdin, fifos: p.stdio });
         p.resolve();
@@ -105,6 +109,8 @@ export function tasksService(env: HandlerEnv, root: protobuf.Root, bundles: Bund
       } catch (err) {
         p.reject(err as Error);
         throw err;
+      } finally {
+        pending.take(ns, rec.id, req.exec_id);
       }
     }),
 
