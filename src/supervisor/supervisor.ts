@@ -63,7 +63,8 @@ export class Supervisor {
       ? new NaiveSnapshotter(join(root, 'snapshots', 'naive'), { publish })
       : new OverlaySnapshotter(join(root, 'snapshots', 'overlayfs'), { publish });
     this.images = new ImageStore(join(root, 'images'), publish);
-    this.containers = new ContainerStore(join(root, 'containers'), publish);
+    // Not <data-root>/containers: that is the engine's own container store.
+    this.containers = new ContainerStore(join(root, 'container-records'), publish);
     this.tasks = new TaskService({ execRoot: options.execRoot, runtimes: options.runtimes, warn: (m) => options.log?.('warn', m) });
     this.tasks.on('event', (e: TaskEvent) => {
       const t = taskEvent(e);

@@ -1,8 +1,9 @@
 // Container records as containerd keeps them: metadata only (which image, runtime, spec,
 // snapshot), no process — a task is what runs. One JSON file per container,
-// <root>/<namespace>/<id>.json, written atomically; containerd's /containers/* events announce
-// creations, updates and removals. Protobuf Any values (spec, runtime options, extensions) are kept
-// as their type URL and base64 bytes: the supervisor stores them, the front end decodes them.
+// <data-root>/container-records/<namespace>/<id>.json, written atomically; containerd's
+// /containers/* events announce creations, updates and removals. Protobuf Any values (spec,
+// runtime options, extensions) are kept as their type URL and base64 bytes: the supervisor stores
+// them, the front end decodes them.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';

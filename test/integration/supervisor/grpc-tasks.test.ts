@@ -137,6 +137,16 @@ describe('tasks through ctr', { skip }, () => {
   it('runs io.containerd.runc.v2 with runc as its BinaryName', { skip: !HAVE_RUNC && 'runc not installed' }, async () => {
     const out = await ctr.ok(['run', '--rm', '--runtime', 'io.containerd.runc.v2', '--runc-binary', 'runc', image.name, 'viarunc', 'sh', '-c', 'echo via runc'], { ns: NS_A });
     assert.equal(out, 'via runc\n');
+    await ctr.ok(['run', '-d', '--runc-binary', 'runc', image.name, 'runc2', 'sleep', '60'], { ns: NS_A });
+    const listed = await runCommand('runc', ['--root', join(d.dir, 'exec', 'runtime', 'runc', NS_A), 'list', '-q']);
+    assert.equal(listed.stdout.trim(), 'runc2', 'runc holds the container');
+    await ctr.ok(['tasks', 'pause', 'runc2'], { ns: NS_A });
+    assert.equal(rows(await ctr.ok(['tasks', 'ls'], { ns: NS_A }))[0]?.[2], 'PAUSED');
+    await ctr.ok(['tasks', 'resume', 'runc2'], { ns: NS_A });
+    assert.match(await ctr.ok(['tasks', 'metrics', 'runc2'], { ns: NS_A }), /pids\.current\s+1\b/);
+    await ctr.ok(['tasks', 'rm', '-f', 'runc2'], { ns: NS_A });
+    await ctr.ok(['containers', 'rm', 'runc2'], { ns: NS_A });
+    assert.equal((await runCommand('runc', ['--root', join(d.dir, 'exec', 'runtime', 'runc', NS_A), 'list', '-q'])).stdout.trim(), '');
   });
 
   it('keeps namespaces apart, also from the Docker API', async () => {
@@ -152,6 +162,16 @@ describe('tasks through ctr', { skip }, () => {
     await waitFor(async () => rows(await ctr.ok(['tasks', 'ls'], { ns: NS_A }))[0]?.[2] === 'STOPPED', 10_000);
     await ctr.ok(['tasks', 'rm', 'iso'], { ns: NS_A });
     await ctr.ok(['containers', 'rm', 'iso'], { ns: NS_A });
+  });
+
+  it('keeps a task that ctr started through a berthd crash', async () => {
+    await ctr.ok(['run', '-d', image.name, 'survivor', 'sh', '-c', 'sleep 2; exit 6'], { ns: NS_B });
+    await d.restart('kill');
+    assert.equal(rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B }))[0]?.[2], 'RUNNING');
+    await waitFor(async () => rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B }))[0]?.[2] === 'STOPPED', 10_000);
+    const info = await ctr.ok(['tasks', 'rm', 'survivor'], { ns: NS_B });
+    assert.match(info, /exit code 6|^$/);
+    await ctr.ok(['containers', 'rm', 'survivor'], { ns: NS_B });
   });
 
   it('reports a task whose shim was killed as stopped', async () => {
