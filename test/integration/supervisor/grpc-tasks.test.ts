@@ -99,7 +99,13 @@ describe('tasks through ctr', { skip }, () => {
     assert.equal(info.Spec.process.args[0], 'sh');
     assert.equal(info.Snapshotter, 'overlayfs');
     assert.equal(info.SnapshotKey, 'web');
+    await ctr.ok(['containers', 'label', 'web', 'tier=1', 'team='], { ns: NS_A });
+    assert.deepEqual(rows(await ctr.ok(['containers', 'ls', 'labels.tier==1'], { ns: NS_A })).map((r) => r[0]), ['web']);
+    assert.deepEqual(rows(await ctr.ok(['containers', 'ls', 'labels.team==qa'], { ns: NS_A })), [], 'an empty value removes a label');
+    const checkpoint = await ctr.run(['tasks', 'checkpoint', 'web'], { ns: NS_A });
+    assert.match(checkpoint.stderr, /checkpoints are not supported by berth: not implemented/, 'Unimplemented, in ctr\'s words');
     assert.equal(await ctr.ok(['tasks', 'exec', '--exec-id', 'e1', 'web', 'cat', '/etc/motd'], { ns: NS_A }), 'made by berth\n');
+    assert.equal(await ctr.ok(['tasks', 'exec', '--exec-id', 'e3', 'web', 'cat'], { ns: NS_A, input: 'into exec\n' }), 'into exec\n');
     const failing = await ctr.run(['tasks', 'exec', '--exec-id', 'e2', 'web', 'sh', '-c', 'exit 4'], { ns: NS_A });
     assert.equal(failing.code, 4);
     const busy = await ctr.run(['containers', 'rm', 'web'], { ns: NS_A });
@@ -127,6 +133,9 @@ describe('tasks through ctr', { skip }, () => {
     const detached = await pty('sleep 0.5', `${base} run -d -t ${image.name} tty2 sh`); // -t wants a console even with -d
     assert.equal(detached.code, 0, detached.stdout);
     assert.equal(rows(await ctr.ok(['tasks', 'ls'], { ns: NS_A }))[0]?.[2], 'RUNNING', 'the shell outlives the detached ctr');
+    const exec = await pty(`sleep 1; printf 'tty; echo in-exec\\r'; sleep 0.5; printf 'exit 3\\r'; sleep 0.5`, `${base} tasks exec -t --exec-id x1 tty2 sh`);
+    assert.equal(exec.code, 3, exec.stdout);
+    assert.match(exec.stdout, /\/dev\/pts\/\d+\r+\nin-exec/, 'the exec has its own terminal');
     const attach = await pty(`sleep 1; printf 'echo attached-$((1+1))\\r'; sleep 0.5; printf 'exit 5\\r'; sleep 1`, `${base} tasks attach tty2`);
     assert.match(attach.stdout, /attached-2/, attach.stderr);
     assert.equal(attach.code, 5, 'tasks attach ends with the shell\'s status');
