@@ -70,7 +70,7 @@ export class TaskService extends EventEmitter {
       else {
         // A configured runtime by name, else a runtime CLI on PATH (containerd's BinaryName).
         const binary = this.opts.runtimes?.[runtime] ?? findRuntimeBinary(runtime);
-        if (!binary) throw new BerthError('INVALID_ARGUMENT', `unknown runtime "${runtime}": known are berth${Object.keys(this.opts.runtimes ?? {}).map((r) => `, ${r}`).join('')}`);
+        if (!binary) throw new BerthError('INVALID_ARGUMENT', `unknown runtime "${runtime}": it is neither a configured runtime (berth${Object.keys(this.opts.runtimes ?? {}).map((r) => `, ${r}`).join('')}) nor an executable on PATH`);
         d = new OciCliDriver(runtime, binary, root);
       }
       this.drivers.set(key, d);

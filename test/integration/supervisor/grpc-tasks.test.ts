@@ -173,6 +173,19 @@ describe('tasks through ctr', { skip }, () => {
     await ctr.ok(['containers', 'rm', 'iso'], { ns: NS_A });
   });
 
+  it('refuses bad runtimes and missing objects with containerd\'s codes, leaving nothing mounted', async () => {
+    const noBinary = await ctr.run(['run', '--rm', '--runc-binary', 'no-such-runtime', image.name, 'bad1', 'true'], { ns: NS_A });
+    assert.match(noBinary.stderr, /unknown runtime "no-such-runtime": .* nor an executable on PATH: invalid argument/);
+    const kata = await ctr.run(['run', '--rm', '--runtime', 'io.containerd.kata.v2', image.name, 'bad2', 'true'], { ns: NS_A });
+    assert.match(kata.stderr, /runtime "io.containerd.kata.v2" is not supported.*: invalid argument/);
+    const noCmd = await ctr.run(['run', '--rm', image.name, 'bad3', '/no/such/cmd'], { ns: NS_A });
+    assert.notEqual(noCmd.code, 0);
+    assert.match((await ctr.run(['tasks', 'start', 'nothing'], { ns: NS_A })).stderr, /not found/);
+    assert.match((await ctr.run(['containers', 'info', 'nothing'], { ns: NS_A })).stderr, /container "nothing" in namespace "[^"]+": not found/);
+    assert.deepEqual(rows(await ctr.ok(['containers', 'ls'], { ns: NS_A })), [], '--rm removed the records');
+    assert.deepEqual(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(d.dir, 'exec', 'bundles'))), []);
+  });
+
   it('keeps a task that ctr started through a berthd crash', async () => {
     await ctr.ok(['run', '-d', image.name, 'survivor', 'sh', '-c', 'sleep 2; exit 6'], { ns: NS_B });
     await d.restart('kill');
