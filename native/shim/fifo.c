@@ -1,4 +1,4 @@
-/* containerd's task I/O: the stdio FIFOs a client (ctr) named in its create request. Outputs are
+/* containerd's task I/O: the stdio FIFOs a client (ctr) named in its create request. Each is
  * opened O_RDWR|O_NONBLOCK, as containerd's shim keeps a reader on its output FIFOs: opening does
  * not wait for the client, a write never fails with EPIPE while nobody reads, and the client can
  * go and reopen them later (`ctr tasks attach`). Output nobody reads is buffered up to a limit and
@@ -16,10 +16,7 @@ int fifo_open_all(struct shim *s, char *err, size_t errlen) {
     struct fifo *f = &s->fifo[i];
     f->fd = -1;
     if (!f->path) continue;
-    /* Without a terminal stdin is read-only, as containerd's shim opens it: the client closing
-     * its end is the end of the container's input. A pty's input stays open for reattaching. */
-    int mode = i == 0 && !s->terminal ? O_RDONLY : O_RDWR;
-    f->fd = open(f->path, mode | O_NONBLOCK | O_CLOEXEC);
+    f->fd = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (f->fd < 0) {
       snprintf(err, errlen, "stdio fifo %s: %s", f->path, strerror(errno));
       return -1;
@@ -51,8 +48,9 @@ void fifo_output(struct shim *s, enum stream_id id, const char *data, size_t n) 
   fifo_flush(f);
 }
 
-/* Input from the stdin FIFO goes where an attacher's would; its end of file closes the
- * container's stdin (CloseIO does too). */
+/* Input from the stdin FIFO goes where an attacher's would. The shim holds a writer too, so
+ * there is no end of file: as with containerd's shim, the client ends the container's input with
+ * CloseIO (control "close-stdin"), and a client that goes leaves stdin open for the next one. */
 void fifo_stdin_readable(struct shim *s) {
   struct fifo *f = &s->fifo[0];
   char data[16384];
@@ -60,13 +58,7 @@ void fifo_stdin_readable(struct shim *s) {
   if (want == 0) return;
   if (want > sizeof data) want = sizeof data;
   ssize_t n = read(f->fd, data, want);
-  if (n < 0) return;
-  if (n == 0) { /* the writer closed it (only without a terminal: else the shim holds a writer) */
-    close(f->fd);
-    f->fd = -1;
-    stdin_close(s);
-    return;
-  }
+  if (n <= 0) return;
   if (s->stdin_fd < 0 || s->stdin_close_when_flushed) return; /* stdin is closed: input is dropped */
   buf_append(&s->stdin_pending, data, (size_t)n);
   stdin_write_pending(s);

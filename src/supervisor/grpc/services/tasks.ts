@@ -159,6 +159,8 @@ export function tasksService(env: HandlerEnv, root: protobuf.Root, bundles: Bund
       const rec = record(ns, req.container_id ?? '');
       const signal = Number(req.signal ?? 0) || 15;
       if (req.exec_id && !rec.execs[req.exec_id]) throw notFound(`process ${req.exec_id} of task ${rec.id}: not found`);
+      // containerd's answer for a process that has exited: NotFound, in its words.
+      if (req.exec_id ? rec.execs[req.exec_id]!.exit : rec.exit) throw notFound('process already finished');
       await tasks.kill(ns, rec.id, signal, { all: !!req.all, ...(req.exec_id ? { execId: req.exec_id } : {}) });
       return {};
     }),
