@@ -41,8 +41,9 @@ const FILES = [
   'events/task.proto',
 ].map((f) => `${API}/${f}`).concat([
   // Not services but what travels in their Any fields: runc's options (BinaryName) and the cgroup
-  // v2 metrics `ctr tasks metrics` decodes.
+  // v1 and v2 metrics `ctr tasks metrics` decodes.
   'github.com/containerd/containerd/runtime/v2/runc/options/oci.proto',
+  'github.com/containerd/cgroups/stats/v1/metrics.proto',
   'github.com/containerd/cgroups/v2/stats/metrics.proto',
 ]);
 

@@ -1,5 +1,6 @@
 // The task service's messages from berth's task records: containerd.v1.types.Process (status,
-// stdio paths, exit) and the cgroup v2 metrics `ctr tasks metrics` decodes.
+// stdio paths, exit) and the cgroup metrics `ctr tasks metrics` decodes.
+import { existsSync } from 'node:fs';
 import type protobuf from 'protobufjs';
 import type { CgroupStats } from '../../runtime/cgroups/stats.js';
 import type { ExitStatus } from '../tasks/shim-client.js';
@@ -30,17 +31,35 @@ export function exitMessage(e: ExitStatus): Message {
   return { exit_status: e.status, exited_at: timestamp(e.exitedAt) };
 }
 
-const METRICS_TYPE = 'io.containerd.cgroups.v2.Metrics';
+/**
+ * berth's cgroup statistics as containerd's shim reports them: cgroups v1 Metrics on a v1 (or
+ * hybrid) host, v2 Metrics on a unified one — ctr prints each its own way.
+ */
+export function metricsAny(root: protobuf.Root, s: CgroupStats, unified = existsSync('/sys/fs/cgroup/cgroup.controllers')): Message {
+  const typeName = unified ? 'io.containerd.cgroups.v2.Metrics' : 'io.containerd.cgroups.v1.Metrics';
+  const type = root.lookupType(typeName);
+  const value = unified ? v2Metrics(s) : v1Metrics(s);
+  return { type_url: typeName, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
+}
 
-/** berth's cgroup statistics as an Any of cgroups v2 Metrics (pids, CPU, memory). */
-export function metricsAny(root: protobuf.Root, s: CgroupStats): Message {
-  const type = root.lookupType(METRICS_TYPE);
-  const value = {
+function v1Metrics(s: CgroupStats): Message {
+  const entry = (e: { limit: number; usage: number; max: number; failcnt: number }) => ({ limit: e.limit, usage: e.usage, max: e.max, failcnt: e.failcnt });
+  return {
+    pids: { current: s.pids.current, limit: s.pids.limit },
+    cpu: {
+      usage: { total: s.cpu.usage.total, kernel: s.cpu.usage.kernel, user: s.cpu.usage.user, per_cpu: s.cpu.usage.percpu },
+      throttling: { periods: s.cpu.throttling.periods, throttled_periods: s.cpu.throttling.throttledPeriods, throttled_time: s.cpu.throttling.throttledTime },
+    },
+    memory: { cache: s.memory.cache, total_cache: s.memory.cache, usage: entry(s.memory.usage), swap: entry(s.memory.swap), kernel: entry(s.memory.kernel), kernel_tcp: entry(s.memory.kernelTCP) },
+  };
+}
+
+function v2Metrics(s: CgroupStats): Message {
+  return {
     pids: { current: s.pids.current, limit: s.pids.limit },
     cpu: { usage_usec: Math.floor(s.cpu.usage.total / 1000), user_usec: Math.floor(s.cpu.usage.user / 1000), system_usec: Math.floor(s.cpu.usage.kernel / 1000), nr_periods: s.cpu.throttling.periods, nr_throttled: s.cpu.throttling.throttledPeriods, throttled_usec: Math.floor(s.cpu.throttling.throttledTime / 1000) },
     memory: { usage: s.memory.usage.usage, usage_limit: s.memory.usage.limit, swap_usage: s.memory.swap.usage },
   };
-  return { type_url: METRICS_TYPE, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
 }
 
 /** BinaryName from runc's options (containerd.runc.v1.Options), if the Any is one. */
