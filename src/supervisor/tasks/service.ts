@@ -157,7 +157,7 @@ export class TaskService extends EventEmitter {
       if (!/does not exist|not found/.test(err.message)) throw err;
     });
     this.store.remove(ns, id);
-    this.emitEvent({ type: 'deleted', namespace: ns, id, exit: rec.exit });
+    this.emitEvent({ type: 'deleted', namespace: ns, id, pid: rec.pid, exit: rec.exit });
     return rec.exit!;
   }
 

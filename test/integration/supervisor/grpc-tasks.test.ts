@@ -4,6 +4,7 @@
 // BinaryName, namespaces kept apart (also from docker ps), a killed shim reported, and nothing
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,7 +70,14 @@ describe('tasks through ctr', { skip }, () => {
   });
 
   it('runs a container attached: its output, its exit status, and --rm', async () => {
+    const events = spawn('ctr', ['--address', supervisorSocket(d), '--namespace', NS_A, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let seen = '';
+    events.stdout.on('data', (b: Buffer) => (seen += b.toString()));
+    await new Promise((r) => setTimeout(r, 300)); // subscribed
     assert.equal(await ctr.ok(['run', '--rm', image.name, 'hello', 'echo', 'hello from ctr'], { ns: NS_A }), 'hello from ctr\n');
+    await waitFor(() => seen.includes('/containers/delete'), 5000).finally(() => events.kill());
+    const topics = seen.split('\n').map((l) => / (\/\S+) /.exec(l)?.[1]).filter(Boolean);
+    assert.deepEqual(topics.filter((t) => !t!.startsWith('/snapshot')), ['/containers/create', '/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete', '/containers/delete']);
     const r = await ctr.run(['run', '--rm', image.name, 'three', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { ns: NS_A });
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, 'out\n');
