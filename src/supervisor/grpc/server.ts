@@ -33,6 +33,9 @@ export class SupervisorGrpcServer {
   constructor(supervisor: Supervisor, log: Log = () => {}) {
     const root = loadProtos();
     const env: HandlerEnv = { supervisor, log };
+    const bundles = new BundleStore(join(supervisor.options.execRoot, 'bundles'));
+    const tasks = new Set(supervisor.tasks.store.list().map(([ns, id]) => `${ns}/${id}`));
+    bundles.sweep((ns, id) => tasks.has(`${ns}/${id}`), (m) => log('warn', m));
     const services: Array<[string, Implementation]> = [
       ['containerd.services.version.v1.Version', versionService(env)],
       ['containerd.services.introspection.v1.Introspection', introspectionService(env)],
@@ -44,7 +47,7 @@ export class SupervisorGrpcServer {
       ['containerd.services.diff.v1.Diff', diffService(env)],
       ['containerd.services.events.v1.Events', eventsService(env, new EventCodec(root))],
       ['containerd.services.containers.v1.Containers', containersService(env)],
-      ['containerd.services.tasks.v1.Tasks', tasksService(env, root, new BundleStore(join(supervisor.options.execRoot, 'bundles')))],
+      ['containerd.services.tasks.v1.Tasks', tasksService(env, root, bundles)],
     ];
     for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
   }

@@ -2,7 +2,7 @@
 // container record's spec as config.json and the request's rootfs mounts (the snapshot's overlay)
 // mounted on rootfs/, as containerd's runc shim prepares them. Removing one unmounts first, so a
 // failed create or a delete leaves no mount behind.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../sys/fs-atomic.js';
@@ -34,6 +34,29 @@ export class BundleStore {
       throw err;
     }
     return dir;
+  }
+
+  /**
+   * Removes the bundles no task owns: what a supervisor killed between mounting a bundle and
+   * recording its task left behind. Run before serving, when no create is in flight.
+   */
+  sweep(owned: (ns: string, id: string) => boolean, warn?: (message: string) => void): void {
+    let namespaces: string[];
+    try {
+      namespaces = readdirSync(this.root);
+    } catch {
+      return; // no bundle made yet
+    }
+    for (const ns of namespaces) {
+      for (const id of readdirSync(join(this.root, ns))) {
+        if (owned(ns, id)) continue;
+        try {
+          this.remove(ns, id);
+        } catch (err) {
+          warn?.(`cannot remove the stray bundle ${this.dir(ns, id)}: ${(err as Error).message}`);
+        }
+      }
+    }
   }
 
   remove(ns: string, id: string): void {

@@ -5,7 +5,7 @@
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
@@ -198,7 +198,13 @@ describe('tasks through ctr', { skip }, () => {
 
   it('keeps a task that ctr started through a berthd crash', async () => {
     await ctr.ok(['run', '-d', image.name, 'survivor', 'sh', '-c', 'sleep 2; exit 6'], { ns: NS_B });
+    // What a kill between mounting a bundle and recording its task leaves: swept at start.
+    const stray = join(d.dir, 'exec', 'bundles', NS_B, 'stray', 'rootfs');
+    mkdirSync(stray, { recursive: true });
+    await runCommand('mount', ['-t', 'tmpfs', 'tmpfs', stray]);
     await d.restart('kill');
+    assert.ok(!existsSync(join(d.dir, 'exec', 'bundles', NS_B, 'stray')), 'the stray bundle is unmounted and removed');
+    assert.ok(existsSync(join(d.dir, 'exec', 'bundles', NS_B, 'survivor', 'config.json')), 'a live task keeps its bundle');
     assert.equal(rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B }))[0]?.[2], 'RUNNING');
     await waitFor(async () => rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B }))[0]?.[2] === 'STOPPED', 10_000);
     const info = await ctr.ok(['tasks', 'rm', 'survivor'], { ns: NS_B });
