@@ -5,14 +5,16 @@
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
 import { ctrAt, HAVE_CTR, rows, type Ctr } from '../../helpers/ctr.js';
 import { testImageLayers } from '../../helpers/images.js';
 import { pushTestImage, startRegistry, type PushedImage, type TestRegistry } from '../../helpers/registry.js';
-import { haveCommand, processesWhere, removeCgroupDir, runCommand, waitFor } from '../../helpers/runtime.js';
+import { cleanupDir, haveCommand, processesWhere, removeCgroupDir, runCommand, waitFor } from '../../helpers/runtime.js';
+import { makeBusyboxRootfs } from '../../helpers/busybox.js';
 
 const skip = !HAVE_CTR && 'ctr not installed (apt-get install containerd)';
 const HAVE_SCRIPT = haveCommand('script');
@@ -166,6 +168,17 @@ describe('tasks through ctr', { skip }, () => {
     await ctr.ok(['tasks', 'rm', '-f', 'runc2'], { ns: NS_A });
     await ctr.ok(['containers', 'rm', 'runc2'], { ns: NS_A });
     assert.equal((await runCommand('runc', ['--root', join(d.dir, 'exec', 'runtime', 'runc', NS_A), 'list', '-q'])).stdout.trim(), '');
+  });
+
+  it('runs a root filesystem directory (--rootfs): no snapshot, no mount', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-rootfs-'));
+    try {
+      makeBusyboxRootfs(join(dir, 'rootfs'));
+      // ctr gives such a spec no environment (no PATH): the command by its path, as with runc.
+      assert.equal(await ctr.ok(['run', '--rm', '--rootfs', join(dir, 'rootfs'), 'rootfs1', '/bin/sh', '-c', 'echo from a directory'], { ns: NS_A }), 'from a directory\n');
+    } finally {
+      cleanupDir(dir);
+    }
   });
 
   it('keeps namespaces apart, also from the Docker API', async () => {
