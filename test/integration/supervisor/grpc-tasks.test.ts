@@ -5,7 +5,7 @@
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,7 +43,34 @@ const shimsOf = (ns: string) => processesWhere('cmdline', (c) => {
   return /(^|\/)berth-shim$/.test(argv[0] ?? '') && argv.some((a, i) => a === '--namespace' && argv[i + 1] === ns);
 });
 
+/**
+ * FIFO directories ctr made for this file's detached tasks: ctr leaves them when it detaches (as it
+ * does with containerd), so the test removes those named after its ids and made since it started.
+ */
+function removeCtrFifos(ids: string[], since: number): void {
+  const root = '/run/containerd/fifo';
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const dir of dirs) {
+    const path = join(root, dir);
+    try {
+      if (statSync(path).mtimeMs < since) continue;
+      const names = readdirSync(path);
+      if (names.length && names.every((n) => ids.some((id) => n.startsWith(`${id}-std`)))) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
+}
+
+const DETACHED = ['web', 'tty2', 'runc2', 'iso', 'survivor', 'doomed'];
+
 describe('tasks through ctr', { skip }, () => {
+  const started = Date.now() - 1000;
   let d: TestBerthd;
   let registry: TestRegistry;
   let image: PushedImage;
@@ -65,6 +92,7 @@ describe('tasks through ctr', { skip }, () => {
     }
     await registry?.stop();
     await d?.stop();
+    removeCtrFifos(DETACHED, started);
     for (const ns of [NS_A, NS_B]) {
       for (const c of cgroupsOf(ns)) removeCgroupDir(join(ns, basename(c)));
       removeCgroupDir(ns);
