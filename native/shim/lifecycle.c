@@ -80,6 +80,7 @@ void finish(struct shim *s) {
   }
   jsonlog_flush(s);
   if (s->log_fd >= 0) fsync(s->log_fd);
+  fifo_close_all(s);
   write_exit_file(s);
   s->phase = PHASE_CLOSING;
   s->deadline_ms = now_ms() + CLOSE_MS;

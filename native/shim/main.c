@@ -22,9 +22,10 @@
 static void usage(const char *why) {
   fprintf(stderr,
           "berth-shim: %s\n"
-          "usage: berth-shim --id ID --dir DIR --pid-file FILE [--log FILE [--log-max-size BYTES]\n"
+          "usage: berth-shim [--namespace NS] --id ID --dir DIR --pid-file FILE [--log FILE [--log-max-size BYTES]\n"
           "       [--log-max-files N]] [--stdin] [--stdin-once] [--terminal] [--oom-file FILE]\n"
-          "       [--hold-output MS] [--pass-fd N]... -- LAUNCHER [ARG]...\n",
+          "       [--hold-output MS] [--stdin-fifo PATH] [--stdout-fifo PATH] [--stderr-fifo PATH]\n"
+          "       [--pass-fd N]... -- LAUNCHER [ARG]...\n",
           why);
   exit(2);
 }
@@ -50,6 +51,10 @@ static void parse_args(struct shim *s, int argc, char **argv) {
     else if (strcmp(f, "--terminal") == 0) s->terminal = 1, takes = 0;
     else if (v == NULL) usage("a flag is missing its value");
     else if (strcmp(f, "--id") == 0) s->id = v;
+    else if (strcmp(f, "--namespace") == 0) s->namespace = v;
+    else if (strcmp(f, "--stdin-fifo") == 0) s->fifo[0].path = v;
+    else if (strcmp(f, "--stdout-fifo") == 0) s->fifo[1].path = v;
+    else if (strcmp(f, "--stderr-fifo") == 0) s->fifo[2].path = v;
     else if (strcmp(f, "--dir") == 0) s->dir = v;
     else if (strcmp(f, "--pid-file") == 0) s->pid_file = v;
     else if (strcmp(f, "--log") == 0) s->log_path = v;
@@ -121,6 +126,8 @@ static void setup_stage_two(struct shim *s) {
   s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (s->signal_fd < 0) report_failure(s, "signalfd: %s", strerror(errno));
   if ((s->listen_fd = listen_unix("shim.sock")) < 0) report_failure(s, "socket %s/shim.sock: %s", s->dir, strerror(errno));
+  char err[512];
+  if (fifo_open_all(s, err, sizeof err) < 0) report_failure(s, "%s", err);
   if (s->log_path && jsonlog_open(s) < 0) report_failure(s, "log %s: %s", s->log_path, strerror(errno));
 }
 
@@ -134,9 +141,9 @@ static void on_signals(struct shim *s) {
 
 /* One pass of the loop: what to poll for, poll, dispatch. */
 static void loop_once(struct shim *s) {
-  /* signal, shim.sock, console.sock, three outputs, the clients, stdin. */
-  struct pollfd p[6 + MAX_CLIENTS + 1];
-  struct client *who[6 + MAX_CLIENTS + 1];
+  /* signal, shim.sock, console.sock, three outputs, three FIFOs, the clients, stdin. */
+  struct pollfd p[9 + MAX_CLIENTS + 1];
+  struct client *who[9 + MAX_CLIENTS + 1];
   int n = 0;
   /* An fd with nothing wanted from it is left out (fd -1): POLLHUP would otherwise wake us in a loop. */
 #define WATCH(f, ev, c) (p[n] = (struct pollfd){ .fd = (ev) ? (f) : -1, .events = (short)(ev) }, who[n++] = (c))
@@ -145,6 +152,11 @@ static void loop_once(struct shim *s) {
   WATCH(s->console_listen, POLLIN, NULL);
   for (int i = 0; i < 3; i++)
     WATCH(s->out[i].fd, (s->phase == PHASE_LAUNCHING || output_holding(s)) && s->out[i].held.len >= LAUNCH_OUTPUT_MAX ? 0 : POLLIN, NULL);
+  WATCH(s->fifo[0].fd, s->stdin_pending.len < STDIN_PENDING_MAX ? POLLIN : 0, NULL);
+  for (int i = 1; i < 3; i++) {
+    int ev = s->fifo[i].pending.len ? POLLOUT : 0;
+    WATCH(s->fifo[i].fd, ev, NULL);
+  }
   int base = n;
   for (int i = 0; i < s->n_clients; i++) {
     struct client *c = s->clients[i];
@@ -168,6 +180,9 @@ static void loop_once(struct shim *s) {
   if (s->console_listen >= 0 && p[2].revents) accept_console(s);
   for (int i = 0; i < 3; i++)
     if (p[3 + i].revents && s->out[i].fd == p[3 + i].fd) output_readable(s, &s->out[i]);
+  if (p[6].revents && s->fifo[0].fd == p[6].fd) fifo_stdin_readable(s);
+  for (int i = 1; i < 3; i++)
+    if (p[6 + i].revents && s->fifo[i].fd == p[6 + i].fd) fifo_flush(&s->fifo[i]);
   for (int i = base; i < n - 1; i++) {
     struct client *c = who[i];
     if (c->fd < 0 || c->fd != p[i].fd) continue;
@@ -184,7 +199,7 @@ int main(int argc, char **argv) {
   s.log_max_size = 10 * 1024 * 1024;
   s.log_max_files = 5;
   s.console_listen = s.stdin_fd = s.log_fd = s.report_fd = -1;
-  for (int i = 0; i < 3; i++) s.out[i].fd = -1;
+  for (int i = 0; i < 3; i++) s.out[i].fd = s.fifo[i].fd = -1;
   s.oom_base = -1;
   parse_args(&s, argc, argv);
 

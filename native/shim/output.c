@@ -31,6 +31,7 @@ void output_flush_line(struct shim *s, struct stream *st) {
 
 void output_deliver(struct shim *s, struct stream *st, const char *data, size_t n) {
   log_lines(s, st, data, n);
+  fifo_output(s, st->id, data, n);
   unsigned char header[8] = { (unsigned char)st->id, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
   int bit = st->id == STREAM_STDOUT ? 2 : 4;
   for (int i = 0; i < s->n_clients; i++) {

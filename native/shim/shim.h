@@ -20,6 +20,7 @@
 #define LAUNCH_OUTPUT_MAX (256 * 1024) /* output held back while the launcher runs, per stream */
 #define CLIENT_OUTPUT_MAX (4 * 1024 * 1024) /* an attacher further behind than this is dropped */
 #define STDIN_PENDING_MAX (64 * 1024)
+#define FIFO_PENDING_MAX (1024 * 1024) /* output kept for a FIFO nobody reads, then dropped */
 #define DRAIN_MS 2000                /* output still read after the container exits */
 #define CLOSE_MS 1000                /* time given to clients to take their last bytes */
 
@@ -41,6 +42,13 @@ struct stream {
   struct buf held; /* output read while the launcher runs */
 };
 
+/* A containerd stdio FIFO (index 0 stdin, 1 stdout, 2 stderr). */
+struct fifo {
+  const char *path;
+  int fd;
+  struct buf pending; /* output not yet taken by the pipe */
+};
+
 enum client_kind { CLIENT_NEW, CLIENT_ATTACH, CLIENT_CONTROL, CLIENT_WAIT };
 
 struct client {
@@ -57,6 +65,7 @@ enum phase { PHASE_LAUNCHING, PHASE_RUNNING, PHASE_DRAINING, PHASE_CLOSING };
 
 struct shim {
   /* Options. */
+  const char *namespace; /* only for the command line: ps shows whose container this is */
   const char *id, *dir, *pid_file, *log_path, *oom_file;
   long long log_max_size;
   int log_max_files;
@@ -89,6 +98,7 @@ struct shim {
   int stdin_closed, stdin_close_when_flushed;
   struct buf stdin_pending;
   struct stream out[3]; /* stdout pipe, stderr pipe, pty master */
+  struct fifo fifo[3];  /* --stdin-fifo, --stdout-fifo, --stderr-fifo */
 
   /* The json-file log. */
   int log_fd;
@@ -128,6 +138,13 @@ void output_release_held(struct shim *s);
 void output_flush_line(struct shim *s, struct stream *st);
 void stdin_write_pending(struct shim *s);
 void stdin_close(struct shim *s);
+
+/* fifo.c */
+int fifo_open_all(struct shim *s, char *err, size_t errlen);
+void fifo_flush(struct fifo *f);
+void fifo_output(struct shim *s, enum stream_id id, const char *data, size_t n);
+void fifo_stdin_readable(struct shim *s);
+void fifo_close_all(struct shim *s);
 
 /* jsonlog.c */
 int jsonlog_open(struct shim *s);

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { precondition } from '../common/errors.js';
+import { ContainerStore } from './containers/store.js';
 import { ContentStore } from './content/store.js';
 import { collectGarbage, type GcResult } from './content/gc.js';
 import { LeaseStore } from './content/leases.js';
@@ -40,6 +41,8 @@ export class Supervisor {
   readonly events = new EventExchange();
   readonly namespaces: NamespaceStore;
   readonly images: ImageStore;
+  /** containerd's container records (metadata: image, runtime, spec, snapshot), per namespace. */
+  readonly containers: ContainerStore;
   readonly tasks: TaskService;
   readonly startedAt = new Date();
   private readonly contentStore: ContentStore;
@@ -60,6 +63,8 @@ export class Supervisor {
       ? new NaiveSnapshotter(join(root, 'snapshots', 'naive'), { publish })
       : new OverlaySnapshotter(join(root, 'snapshots', 'overlayfs'), { publish });
     this.images = new ImageStore(join(root, 'images'), publish);
+    // Not <data-root>/containers: that is the engine's own container store.
+    this.containers = new ContainerStore(join(root, 'container-records'), publish);
     this.tasks = new TaskService({ execRoot: options.execRoot, runtimes: options.runtimes, warn: (m) => options.log?.('warn', m) });
     this.tasks.on('event', (e: TaskEvent) => {
       const t = taskEvent(e);
@@ -86,7 +91,7 @@ export class Supervisor {
 
   /** Every namespace: those with a record and those holding objects. */
   namespaceNames(): string[] {
-    const names = new Set([...this.namespaces.list(), ...this.images.namespaces(), ...this.contentStore.namespaces(), ...this.snapshotStore.namespaces(), ...this.tasks.store.list().map(([ns]) => ns)]);
+    const names = new Set([...this.namespaces.list(), ...this.images.namespaces(), ...this.containers.namespaces(), ...this.contentStore.namespaces(), ...this.snapshotStore.namespaces(), ...this.tasks.store.list().map(([ns]) => ns)]);
     return [...names].sort();
   }
 
@@ -102,6 +107,7 @@ export class Supervisor {
     if (!this.namespaceExists(name)) throw namespaceNotFound(name);
     const held = [
       this.images.list(name).length ? 'images' : '',
+      this.containers.list(name).length ? 'containers' : '',
       this.content(name).list().length ? 'blobs' : '',
       this.tasks.store.list().some(([ns]) => ns === name) ? 'tasks' : '',
       this.snapshotter(name).list().length ? `snapshots on "${this.snapshotterName}" snapshotter` : '',
@@ -131,7 +137,8 @@ export class Supervisor {
         leases: this.leases(ns),
         roots: [...this.images.list(ns).map((r) => r.target.digest), ...extra.flatMap((r) => r.content ?? [])],
         snapshotter: this.snapshotter(ns),
-        snapshotRoots: extra.flatMap((r) => r.snapshots ?? []),
+        // A container record holds its snapshot (containerd's GC: container -> snapshot).
+        snapshotRoots: [...extra.flatMap((r) => r.snapshots ?? []), ...this.containers.list(ns).filter((c) => c.snapshotKey && c.snapshotter === this.snapshotterName).map((c) => c.snapshotKey)],
       }));
     }
     return out;

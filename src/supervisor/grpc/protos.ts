@@ -31,13 +31,21 @@ const FILES = [
   'services/snapshots/v1/snapshots.proto',
   'services/diff/v1/diff.proto',
   'services/events/v1/events.proto',
+  'services/containers/v1/containers.proto',
+  'services/tasks/v1/tasks.proto',
   'events/content.proto',
   'events/image.proto',
   'events/namespace.proto',
   'events/snapshot.proto',
   'events/container.proto',
   'events/task.proto',
-].map((f) => `${API}/${f}`);
+].map((f) => `${API}/${f}`).concat([
+  // Not services but what travels in their Any fields: runc's options (BinaryName) and the cgroup
+  // v1 and v2 metrics `ctr tasks metrics` decodes.
+  'github.com/containerd/containerd/runtime/v2/runc/options/oci.proto',
+  'github.com/containerd/cgroups/stats/v1/metrics.proto',
+  'github.com/containerd/cgroups/v2/stats/metrics.proto',
+]);
 
 let cached: protobuf.Root | undefined;
 

@@ -10,6 +10,10 @@ import type { Supervisor } from '../supervisor.js';
 import type { HandlerEnv, Implementation, Log } from './handlers.js';
 import { loadProtos } from './protos.js';
 import { serviceDefinition } from './service-def.js';
+import { join } from 'node:path';
+import { BundleStore } from '../tasks/bundle.js';
+import { containersService } from './services/containers.js';
+import { tasksService } from './services/tasks.js';
 import { contentService } from './services/content.js';
 import { diffService } from './services/diff.js';
 import { EventCodec, eventsService } from './services/events.js';
@@ -29,6 +33,9 @@ export class SupervisorGrpcServer {
   constructor(supervisor: Supervisor, log: Log = () => {}) {
     const root = loadProtos();
     const env: HandlerEnv = { supervisor, log };
+    const bundles = new BundleStore(join(supervisor.options.execRoot, 'bundles'));
+    const tasks = new Set(supervisor.tasks.store.list().map(([ns, id]) => `${ns}/${id}`));
+    bundles.sweep((ns, id) => tasks.has(`${ns}/${id}`), (m) => log('warn', m));
     const services: Array<[string, Implementation]> = [
       ['containerd.services.version.v1.Version', versionService(env)],
       ['containerd.services.introspection.v1.Introspection', introspectionService(env)],
@@ -39,6 +46,8 @@ export class SupervisorGrpcServer {
       ['containerd.services.snapshots.v1.Snapshots', snapshotsService(env)],
       ['containerd.services.diff.v1.Diff', diffService(env)],
       ['containerd.services.events.v1.Events', eventsService(env, new EventCodec(root))],
+      ['containerd.services.containers.v1.Containers', containersService(env)],
+      ['containerd.services.tasks.v1.Tasks', tasksService(env, root, bundles)],
     ];
     for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
   }

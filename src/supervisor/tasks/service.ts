@@ -1,7 +1,7 @@
 // The task service: containerd's tasks on berth. Each task runs under its own berth-shim, so tasks
 // outlive the process hosting this service; `restore()` re-adopts them when it starts again.
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, notFound, precondition } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
@@ -9,9 +9,10 @@ import type { Process, Resources } from '../../runtime/spec/types.js';
 import { BerthDriver } from './berth-driver.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliDriver } from './oci-cli-driver.js';
+import { findRuntimeBinary } from './runtime-binary.js';
 import { type ExitStatus, readExitFile, ShimClient } from './shim-client.js';
 import type { ShimOptions } from './shim-process.js';
-import { type TaskRecord, TaskStore } from './task-store.js';
+import { type StdioPaths, type TaskRecord, TaskStore } from './task-store.js';
 
 export type TaskEventType = 'created' | 'started' | 'exited' | 'oom' | 'paused' | 'resumed' | 'deleted' | 'exec-started' | 'exec-exited';
 
@@ -35,6 +36,8 @@ export interface CreateTaskOptions {
   stdin?: boolean;
   stdinOnce?: boolean;
   log?: ShimOptions['log'];
+  /** containerd's stdio FIFOs, pumped by the shim (ctr's create request). */
+  fifos?: StdioPaths;
 }
 
 export interface TaskServiceOptions {
@@ -65,8 +68,9 @@ export class TaskService extends EventEmitter {
       const root = join(this.opts.execRoot, 'runtime', runtime, ns);
       if (runtime === 'berth') d = new BerthDriver(root, this.opts.warn);
       else {
-        const binary = this.opts.runtimes?.[runtime];
-        if (!binary) throw new BerthError('INVALID_ARGUMENT', `unknown runtime "${runtime}": known are berth${Object.keys(this.opts.runtimes ?? {}).map((r) => `, ${r}`).join('')}`);
+        // A configured runtime by name, else a runtime CLI on PATH (containerd's BinaryName).
+        const binary = this.opts.runtimes?.[runtime] ?? findRuntimeBinary(runtime);
+        if (!binary) throw new BerthError('INVALID_ARGUMENT', `unknown runtime "${runtime}": it is neither a configured runtime (berth${Object.keys(this.opts.runtimes ?? {}).map((r) => `, ${r}`).join('')}) nor an executable on PATH`);
         d = new OciCliDriver(runtime, binary, root);
       }
       this.drivers.set(key, d);
@@ -82,12 +86,12 @@ export class TaskService extends EventEmitter {
     const runtime = o.runtime ?? 'berth';
     const driver = this.driver(runtime, ns);
     const dir = this.store.reserve(ns, id, runtime);
-    const shim: ShimOptions = { id, dir, pidFile: join(dir, 'pid'), log: o.log, stdin: o.stdin, stdinOnce: o.stdinOnce, terminal: o.terminal };
+    const shim: ShimOptions = { namespace: ns, fifos: o.fifos, id, dir, pidFile: join(dir, 'pid'), log: o.log, stdin: o.stdin, stdinOnce: o.stdinOnce, terminal: o.terminal };
     try {
       const report = await driver.create(id, o.bundle, shim);
       const rec: TaskRecord = {
         namespace: ns, id, bundle: o.bundle, runtime, pid: report.pid, shimPid: report.shimPid, terminal: !!o.terminal,
-        stdin: !!o.stdin, logPath: o.log?.path, createdAt: new Date().toISOString(), started: false, execs: {},
+        stdin: !!o.stdin, ...(o.fifos ? { stdio: o.fifos } : {}), logPath: o.log?.path, createdAt: new Date().toISOString(), started: false, execs: {},
       };
       this.store.save(rec);
       this.watchExit(rec);
@@ -104,8 +108,8 @@ export class TaskService extends EventEmitter {
     const rec = this.store.load(ns, id);
     if (rec.started) throw precondition(`task ${id} already started`);
     await this.driver(rec.runtime, ns).start(id);
-    rec.started = true;
-    this.store.save(rec);
+    // Reloaded: a quick process may have exited (and its exit been saved) while start ran.
+    this.store.save({ ...this.store.load(ns, id), started: true });
     this.emitEvent({ type: 'started', namespace: ns, id, pid: rec.pid });
   }
 
@@ -153,22 +157,34 @@ export class TaskService extends EventEmitter {
       if (!/does not exist|not found/.test(err.message)) throw err;
     });
     this.store.remove(ns, id);
-    this.emitEvent({ type: 'deleted', namespace: ns, id, exit: rec.exit });
+    this.emitEvent({ type: 'deleted', namespace: ns, id, pid: rec.pid, exit: rec.exit });
     return rec.exit!;
   }
 
-  async exec(ns: string, id: string, execId: string, process: Process, o: { terminal?: boolean; stdin?: boolean; holdOutputMs?: number } = {}): Promise<number> {
+  async exec(ns: string, id: string, execId: string, process: Process, o: { terminal?: boolean; stdin?: boolean; holdOutputMs?: number; fifos?: StdioPaths } = {}): Promise<number> {
     const rec = this.store.load(ns, id);
     if (rec.exit) throw precondition(`task ${id} is not running`);
     if (rec.execs[execId]) throw new BerthError('ALREADY_EXISTS', `exec ${execId} already exists in task ${id}`);
     const dir = this.store.execDir(ns, id, execId);
     mkdirSync(dir, { mode: 0o700 });
-    const report = await this.driver(rec.runtime, ns).exec(id, { ...process, terminal: !!o.terminal }, { id: `${id}/${execId}`, dir, pidFile: join(dir, 'pid'), stdin: o.stdin, terminal: o.terminal, holdOutputMs: o.holdOutputMs });
-    rec.execs[execId] = { pid: report.pid, shimPid: report.shimPid, terminal: !!o.terminal };
+    const report = await this.driver(rec.runtime, ns).exec(id, { ...process, terminal: !!o.terminal }, { namespace: ns, fifos: o.fifos, id: `${id}/${execId}`, dir, pidFile: join(dir, 'pid'), stdin: o.stdin, terminal: o.terminal, holdOutputMs: o.holdOutputMs });
+    rec.execs[execId] = { pid: report.pid, shimPid: report.shimPid, terminal: !!o.terminal, ...(o.fifos ? { stdio: o.fifos } : {}) };
     this.store.save(rec);
     this.watchExecExit(rec, execId);
     this.emitEvent({ type: 'exec-started', namespace: ns, id, execId, pid: report.pid });
     return report.pid;
+  }
+
+  /** Removes an exec session that has exited (containerd's DeleteProcess). */
+  deleteExec(ns: string, id: string, execId: string): ExitStatus {
+    const rec = this.store.load(ns, id);
+    const e = rec.execs[execId];
+    if (!e) throw notFound(`exec ${execId} not found in task ${id}`);
+    if (!e.exit) throw precondition(`exec ${execId} of task ${id} must be stopped before deletion: it is running`);
+    delete rec.execs[execId];
+    this.store.save(rec);
+    rmSync(this.store.execDir(ns, id, execId), { recursive: true, force: true });
+    return e.exit;
   }
 
   async pids(ns: string, id: string): Promise<number[]> {
@@ -179,14 +195,14 @@ export class TaskService extends EventEmitter {
   async pause(ns: string, id: string): Promise<void> {
     const rec = this.store.load(ns, id);
     await this.driver(rec.runtime, ns).pause(id);
-    this.store.save({ ...rec, paused: true });
+    this.store.save({ ...this.store.load(ns, id), paused: true });
     this.emitEvent({ type: 'paused', namespace: ns, id });
   }
 
   async resume(ns: string, id: string): Promise<void> {
     const rec = this.store.load(ns, id);
     await this.driver(rec.runtime, ns).resume(id);
-    this.store.save({ ...rec, paused: false });
+    this.store.save({ ...this.store.load(ns, id), paused: false });
     this.emitEvent({ type: 'resumed', namespace: ns, id });
   }
 

@@ -12,6 +12,10 @@ export interface Command {
 
 export interface ShimOptions {
   id: string;
+  /** The task's namespace: named on the command line so ps tells whose container a shim keeps. */
+  namespace?: string;
+  /** containerd's stdio FIFOs (ctr's): the shim pumps the process's stdio to and from them. */
+  fifos?: { stdin?: string; stdout?: string; stderr?: string };
   /** The task directory: the shim's socket, exit file and console socket live here. */
   dir: string;
   pidFile: string;
@@ -38,7 +42,7 @@ export function shimBinaryPath(): string {
 
 /** The shim's command line around `launcher`. */
 export function shimCommand(opts: ShimOptions, launcher: Command): Command {
-  const args = ['--id', opts.id, '--dir', opts.dir, '--pid-file', opts.pidFile];
+  const args = [...(opts.namespace ? ['--namespace', opts.namespace] : []), '--id', opts.id, '--dir', opts.dir, '--pid-file', opts.pidFile];
   if (opts.log) {
     args.push('--log', opts.log.path);
     if (opts.log.maxSize !== undefined) args.push('--log-max-size', String(opts.log.maxSize));
@@ -48,6 +52,9 @@ export function shimCommand(opts: ShimOptions, launcher: Command): Command {
   if (opts.stdinOnce) args.push('--stdin-once');
   if (opts.terminal) args.push('--terminal');
   if (opts.oomFile) args.push('--oom-file', opts.oomFile);
+  if (opts.fifos?.stdin) args.push('--stdin-fifo', opts.fifos.stdin);
+  if (opts.fifos?.stdout) args.push('--stdout-fifo', opts.fifos.stdout);
+  if (opts.fifos?.stderr) args.push('--stderr-fifo', opts.fifos.stderr);
   if (opts.holdOutputMs) args.push('--hold-output', String(opts.holdOutputMs));
   for (const fd of opts.passFds ?? []) args.push('--pass-fd', String(fd));
   return { file: shimBinaryPath(), args: [...args, '--', launcher.file, ...launcher.args] };

@@ -6,10 +6,18 @@ import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
 import type { ExitStatus } from './shim-client.js';
 
 
+/** containerd's stdio FIFO paths, as the create (or exec) request named them. */
+export interface StdioPaths {
+  stdin?: string;
+  stdout?: string;
+  stderr?: string;
+}
+
 export interface ExecRecord {
   pid: number;
   shimPid: number;
   terminal: boolean;
+  stdio?: StdioPaths;
   exit?: ExitStatus;
 }
 
@@ -22,6 +30,7 @@ export interface TaskRecord {
   shimPid: number;
   terminal: boolean;
   stdin: boolean;
+  stdio?: StdioPaths;
   logPath?: string;
   createdAt: string;
   started: boolean;

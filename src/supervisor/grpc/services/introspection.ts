@@ -29,8 +29,10 @@ function plugins(sup: Supervisor): Plugin[] {
     { type: 'io.containerd.event.v1', id: 'exchange' },
     { type: 'io.containerd.gc.v1', id: 'scheduler', requires: ['io.containerd.metadata.v1'] },
     { type: 'io.containerd.lease.v1', id: 'manager', requires: ['io.containerd.metadata.v1'] },
-    ...['content', 'diff', 'images', 'leases', 'namespaces', 'snapshots'].map((id) => ({ type: 'io.containerd.service.v1', id: `${id}-service`, requires: ['io.containerd.metadata.v1'] })),
-    ...['content', 'diff', 'events', 'images', 'introspection', 'leases', 'namespaces', 'snapshots', 'version'].map((id) => ({ type: 'io.containerd.grpc.v1', id, requires: ['io.containerd.service.v1'] })),
+    // The runc shim's runtime, as containerd names it (berth's own runtime behind it).
+    { type: 'io.containerd.runtime.v2', id: 'task', platforms: true, requires: ['io.containerd.event.v1', 'io.containerd.metadata.v1'], exports: { root: join(sup.options.execRoot, 'bundles') } },
+    ...['containers', 'content', 'diff', 'images', 'leases', 'namespaces', 'snapshots', 'tasks'].map((id) => ({ type: 'io.containerd.service.v1', id: `${id}-service`, requires: ['io.containerd.metadata.v1'] })),
+    ...['containers', 'content', 'diff', 'events', 'images', 'introspection', 'leases', 'namespaces', 'snapshots', 'tasks', 'version'].map((id) => ({ type: 'io.containerd.grpc.v1', id, requires: ['io.containerd.service.v1'] })),
   ];
 }
 
