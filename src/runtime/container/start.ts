@@ -16,13 +16,22 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    for (;;) {
+    const released = () => {
       try {
-        if (readSync(fd, buf, 0, 1, null) === 1) break;
+        return readSync(fd, buf, 0, 1, null) === 1;
       } catch (err) {
         if (errnoOf(err) !== 'EAGAIN') throw err;
+        return false;
       }
-      if (!isSameProcessAlive(rec.pid, rec.pidStartTime)) throw precondition('cannot start a container that has stopped');
+    };
+    for (;;) {
+      if (released()) break;
+      // Between that read and this check the init may have written its byte, run a short command
+      // and exited: the byte is still in the fifo, and the container did start.
+      if (!isSameProcessAlive(rec.pid, rec.pidStartTime)) {
+        if (released()) break;
+        throw precondition('cannot start a container that has stopped');
+      }
       await new Promise((r) => setTimeout(r, 1));
     }
   } finally {
