@@ -161,7 +161,15 @@ export class ImageService {
   async pull(text: string, opts: { platform?: string; onProgress?: (p: PullProgress) => void; registry?: RegistryClient } = {}): Promise<LocalImage> {
     const ref = parseReference(text);
     const before = this.deps.images.find(this.ns, formatReference(ref));
-    const pulled = await pullImage({ ...this.deps, registry: opts.registry ?? this.deps.registry }, ref, { platform: opts.platform ?? this.deps.platform, onProgress: opts.onProgress });
+    let pulled;
+    try {
+      pulled = await pullImage({ ...this.deps, registry: opts.registry ?? this.deps.registry }, ref, { platform: opts.platform ?? this.deps.platform, onProgress: opts.onProgress });
+    } catch (err) {
+      // What a failed pull fetched goes now, not at some later collection: on a full disk the
+      // next command needs that space back (a new pull starts its downloads over anyway).
+      this.collectGarbage();
+      throw err;
+    }
     try {
       this.setName(formatReference(ref), pulled.target);
       if (!ref.digest) this.setName(formatReference({ ...ref, tag: undefined, digest: pulled.target.digest }), pulled.target);
