@@ -3,13 +3,13 @@
 // against it, a pseudo-terminal session through util-linux `script`, and a cleanup that removes
 // every container, the daemon and the temp directory even when a test failed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRootfs } from './busybox.js';
 import { startDockerd, type TestDockerd } from './dockerd.js';
-import type { Result } from './runtime.js';
+import { runCommand, type Result } from './runtime.js';
 
 export const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth.mjs', import.meta.url));
 
@@ -21,28 +21,7 @@ export interface RunOptions {
 
 /** Runs a command with stdout/stderr in files (a detached container keeps no pipe open). */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
-  const out = openSync(join(dir, 'out'), 'w+');
-  const err = openSync(join(dir, 'err'), 'w+');
-  return new Promise<Result>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', out, err], env: opts.env ?? process.env });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code: code ?? 128 + (signal ? osConstants.signals[signal] : 0),
-        stdout: readFileSync(join(dir, 'out'), 'utf8'),
-        stderr: readFileSync(join(dir, 'err'), 'utf8'),
-      });
-    });
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(opts.input ?? '');
-  }).finally(() => {
-    closeSync(out);
-    closeSync(err);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  return runCommand(cmd, args, opts);
 }
 
 export interface CliHarness {

@@ -45,12 +45,12 @@ export class RuntimeHarness {
  * Runs a command and collects its output. stdout and stderr go to files, not pipes: a detached
  * container inherits them and would keep a pipe open long after the command itself exits.
  */
-export function runCommand(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; extraFds?: number[] } = {}): Promise<Result> {
+export function runCommand(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; extraFds?: number[]; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
   const out = openSync(join(dir, 'out'), 'w+');
   const err = openSync(join(dir, 'err'), 'w+');
   return new Promise<Result>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', out, err, ...(opts.extraFds ?? [])] });
+    const child = spawn(cmd, args, { stdio: ['pipe', out, err, ...(opts.extraFds ?? [])], env: opts.env ?? process.env });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
-import { writeFileAtomic } from '../../sys/fs-atomic.js';
+import { readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 import { containerdEvent, type Publish } from '../events/exchange.js';
 import { isNamespaceName, validateLabels, validateNamespace } from '../namespaces/names.js';
 
@@ -56,12 +56,7 @@ export class ContainerStore {
   }
 
   find(namespace: string, id: string): ContainerRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(namespace, id), 'utf8')) as ContainerRecord;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    }
+    return readJsonRecord<ContainerRecord>(this.path(namespace, id));
   }
 
   get(namespace: string, id: string): ContainerRecord {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { BerthError, errnoOf, invalid, notFound, precondition } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
 import { digestOf, hasher, parseDigest } from '../../common/digest.js';
-import { fsyncDir, writeFileAtomic } from '../../sys/fs-atomic.js';
+import { fsyncDir, readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 import { DEFAULT_NAMESPACE, LEGACY_NAMESPACE, validateLabels, validateNamespace } from '../namespaces/names.js';
 import { containerdEvent, type Publish } from '../events/exchange.js';
 
@@ -89,12 +89,7 @@ export class ContentStore {
   }
 
   private readRecord(digest: string): BlobRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.recordPath(digest), 'utf8')) as BlobRecord;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    }
+    return readJsonRecord<BlobRecord>(this.recordPath(digest));
   }
 
   private writeRecord(digest: string, record: BlobRecord): void {

@@ -10,7 +10,7 @@ import { containerdEvent, type Publish } from '../events/exchange.js';
 import { isNamespaceName, validateLabels, validateNamespace } from '../namespaces/names.js';
 import { digestOf } from '../../common/digest.js';
 import type { Descriptor } from '../../image/manifest.js';
-import { writeFileAtomic } from '../../sys/fs-atomic.js';
+import { readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 
 export interface ImageRecord {
   name: string;
@@ -35,12 +35,7 @@ export class ImageStore {
   }
 
   find(namespace: string, name: string): ImageRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(namespace, name), 'utf8')) as ImageRecord;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    }
+    return readJsonRecord<ImageRecord>(this.path(namespace, name));
   }
 
   get(namespace: string, name: string): ImageRecord {

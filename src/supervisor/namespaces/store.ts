@@ -2,10 +2,10 @@
 // <root>/<name>.json. A namespace also exists while it holds objects (the supervisor lists both),
 // and a write in a namespace creates its record, as containerd's first write creates its bucket,
 // so a namespace emptied by removals stays listed until it is deleted.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoOf, exists, notFound } from '../../common/errors.js';
-import { writeFileAtomic } from '../../sys/fs-atomic.js';
+import { exists, notFound } from '../../common/errors.js';
+import { readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 import { isNamespaceName, validateLabels, validateNamespace } from './names.js';
 
 export interface NamespaceRecord {
@@ -24,12 +24,7 @@ export class NamespaceStore {
   }
 
   find(name: string): NamespaceRecord | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(name), 'utf8')) as NamespaceRecord;
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    }
+    return readJsonRecord<NamespaceRecord>(this.path(name));
   }
 
   list(): string[] {
