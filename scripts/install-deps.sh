@@ -5,7 +5,7 @@
 # start. Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
-for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev attr zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev libprotobuf-dev e2fsprogs; do
+for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev attr zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev golang-google-grpc-dev libprotobuf-dev e2fsprogs containernetworking-plugins; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -18,4 +18,20 @@ if [ ${#need[@]} -gt 0 ]; then
   [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ $had_policy = 1 ] || rm -f "$policy"
+fi
+
+# The CRI's API definitions (k8s.io/cri-api's api.proto) are packaged by Debian only from trixie
+# on (golang-github-kubernetes-cri-api-dev, arch all, its dependencies are in bookworm): fetch that
+# one package from Debian's trixie archive with a private apt list, and install it.
+cri_proto=/usr/share/gocode/src/k8s.io/cri-api/pkg/apis/runtime/v1/api.proto
+if [ ! -e "$cri_proto" ]; then
+  echo "installing: golang-github-kubernetes-cri-api-dev (from Debian trixie)"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
+  echo "deb http://deb.debian.org/debian trixie main" > "$tmp/sources.list"
+  apt_opts=(-o "Dir::Etc::sourcelist=$tmp/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o APT::Sandbox::User=root)
+  apt-get "${apt_opts[@]}" update -qq
+  (cd "$tmp" && apt-get "${apt_opts[@]}" download -qq golang-github-kubernetes-cri-api-dev)
+  dpkg -i "$tmp"/golang-github-kubernetes-cri-api-dev_*.deb >/dev/null
+  rm -rf "$tmp"
 fi
