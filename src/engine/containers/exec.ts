@@ -9,7 +9,7 @@ import { invalid, notFound, precondition } from '../../common/errors.js';
 import type { Process, Spec } from '../../runtime/spec/types.js';
 import type { EventLog } from '../events.js';
 import type { ContainerService } from './service.js';
-import { readUserDatabase, resolveUser } from './spec/user.js';
+import { readUserDatabase, resolveUser } from '../../image/user-database.js';
 
 export interface ExecInstance {
   ID: string;

@@ -30,7 +30,7 @@ import { mountShareableShm, unmountShm } from './shm.js';
 import { RestartScheduler, shouldRestart } from './restart-policy.js';
 import { signalNumber } from './signals.js';
 import { exitCodeForStartError, startError } from './start-errors.js';
-import { ensureWorkingDir } from './spec/rootfs-files.js';
+import { ensureWorkingDir } from '../../image/rootfs-files.js';
 import type { ContainerNetworking } from './networking.js';
 import { prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { VolumeStore } from '../../volume/store.js';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { callJson, importBusybox } from '../../helpers/api.js';
 import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
-import { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS, defaultMaskedPaths } from '../../../src/engine/containers/spec/defaults.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS, defaultMaskedPaths } from '../../../src/runtime/spec/container-defaults.js';
 import { capabilityMask } from '../../../src/runtime/spec/capabilities.js';
 import { boundingCapabilities } from '../../../src/sys/proc.js';
 import { nativeBinaryPath } from '../../../src/sys/native.js';

@@ -23,7 +23,7 @@ import { containerSeccomp } from './seccomp/select.js';
 import { parseSecurityOpts } from './security-opts.js';
 import { buildSysctls } from './sysctls.js';
 import { rlimitsFrom } from './ulimits.js';
-import { readUserDatabase, resolveUser } from './user.js';
+import { readUserDatabase, resolveUser } from '../../../image/user-database.js';
 
 export interface BuildSpecOptions {
   /** Node's process.arch for the seccomp profile (default: this host's). */

@@ -3,7 +3,7 @@
 import { invalid } from '../../../common/errors.js';
 import { CAPABILITIES } from '../../../runtime/spec/capabilities.js';
 import type { Capabilities } from '../../../runtime/spec/types.js';
-import { DEFAULT_CAPABILITIES } from './defaults.js';
+import { DEFAULT_CAPABILITIES } from '../../../runtime/spec/container-defaults.js';
 
 const ALL = 'ALL';
 

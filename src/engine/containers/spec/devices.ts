@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import { errnoOf, invalid } from '../../../common/errors.js';
 import type { Device, DeviceCgroupRule } from '../../../runtime/spec/types.js';
 import type { DeviceMapping } from '../api-types.js';
-import { defaultDeviceRules } from './defaults.js';
+import { defaultDeviceRules } from '../../../runtime/spec/container-defaults.js';
 
 export interface DeviceResult {
   devices: Device[];

@@ -7,7 +7,8 @@ import { posix } from 'node:path';
 import { invalid } from '../../../common/errors.js';
 import type { Mount } from '../../../runtime/spec/types.js';
 import type { SpecInputs } from '../api-types.js';
-import { defaultMounts, INIT_PATH } from './defaults.js';
+import { defaultMounts } from '../../../runtime/spec/container-defaults.js';
+import { INIT_PATH } from './defaults.js';
 import { tmpfsMounts } from './tmpfs.js';
 
 export interface MountOptions {

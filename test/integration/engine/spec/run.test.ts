@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { DEFAULT_CAPABILITIES } from '../../../../src/engine/containers/spec/defaults.js';
+import { DEFAULT_CAPABILITIES } from '../../../../src/runtime/spec/container-defaults.js';
 import { CAPABILITIES } from '../../../../src/runtime/spec/capabilities.js';
 import { boundingCapabilities } from '../../../../src/sys/proc.js';
 import { initBinaryPath } from '../../../../src/runtime/launch.js';

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { capabilitySets, containerCapabilities, normalizeCapabilities } from '../../../../src/engine/containers/spec/capabilities.js';
-import { DEFAULT_CAPABILITIES } from '../../../../src/engine/containers/spec/defaults.js';
+import { DEFAULT_CAPABILITIES } from '../../../../src/runtime/spec/container-defaults.js';
 import { CAPABILITIES } from '../../../../src/runtime/spec/capabilities.js';
 
 // A host like the test machine: everything but CAP_SYS_RESOURCE.

@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerSeccomp } from '../../../../src/engine/containers/spec/seccomp/select.js';
-import { CLONE_NAMESPACE_FLAGS, defaultSeccompProfile } from '../../../../src/engine/containers/spec/seccomp/default-profile.js';
-import { parseKernelVersion, toOciSeccomp } from '../../../../src/engine/containers/spec/seccomp/docker-profile.js';
-import { DEFAULT_CAPABILITIES } from '../../../../src/engine/containers/spec/defaults.js';
+import { CLONE_NAMESPACE_FLAGS, defaultSeccompProfile } from '../../../../src/runtime/seccomp/default-profile.js';
+import { parseKernelVersion, toOciSeccomp } from '../../../../src/runtime/seccomp/docker-profile.js';
+import { DEFAULT_CAPABILITIES } from '../../../../src/runtime/spec/container-defaults.js';
 import { compileSeccomp } from '../../../../src/runtime/seccomp/compile.js';
 import { I386, X86_64 } from '../../../../src/runtime/seccomp/syscall-table.js';
 import { CAPABILITIES } from '../../../../src/runtime/spec/capabilities.js';

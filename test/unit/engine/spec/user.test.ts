@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { additionalGroups, parseGroup, parsePasswd, readUserDatabase, resolveUser, type UserDatabase } from '../../../../src/engine/containers/spec/user.js';
-import { ensureWorkingDir, readRootfsFile } from '../../../../src/engine/containers/spec/rootfs-files.js';
+import { additionalGroups, parseGroup, parsePasswd, readUserDatabase, resolveUser, type UserDatabase } from '../../../../src/image/user-database.js';
+import { ensureWorkingDir, readRootfsFile } from '../../../../src/image/rootfs-files.js';
 
 const PASSWD = `root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin

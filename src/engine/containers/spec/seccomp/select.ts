@@ -6,8 +6,8 @@ import { release } from 'node:os';
 import { BerthError, invalid } from '../../../../common/errors.js';
 import { compileSeccomp } from '../../../../runtime/seccomp/compile.js';
 import type { Seccomp } from '../../../../runtime/spec/types.js';
-import { defaultSeccompProfile } from './default-profile.js';
-import { nativeArch, parseDockerProfile, parseKernelVersion, toOciSeccomp } from './docker-profile.js';
+import { defaultSeccompProfile } from '../../../../runtime/seccomp/default-profile.js';
+import { nativeArch, parseDockerProfile, parseKernelVersion, toOciSeccomp } from '../../../../runtime/seccomp/docker-profile.js';
 
 export interface SeccompChoice {
   /** The value of "seccomp=…" in SecurityOpt, if any. */

@@ -5,8 +5,8 @@
 // and the opened file's real path is checked to be under the rootfs, which also catches a
 // directory swapped for a symlink between the resolution and the open.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync } from 'node:fs';
-import { errnoOf, invalid } from '../../../common/errors.js';
-import { cleanEntryPath, resolveDir } from '../../../image/secure-path.js';
+import { errnoOf, invalid } from '../common/errors.js';
+import { cleanEntryPath, resolveDir } from './secure-path.js';
 
 /** Files bigger than this are not what a passwd or group file should be. */
 const MAX_SIZE = 16 * 1024 * 1024;

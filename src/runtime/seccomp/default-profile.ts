@@ -10,7 +10,7 @@
 // map_shadow_stack, mseal, listmount/statmount, *xattrat, uretprobe, ...) allowed,
 // process_vm_readv/writev allowed like ptrace on kernels >= 4.8, CAP_BPF and CAP_PERFMON
 // unlocking bpf and perf_event_open, and an explicit defaultErrnoRet of EPERM.
-import type { SeccompArg } from '../../../../runtime/spec/types.js';
+import type { SeccompArg } from '../spec/types.js';
 import type { DockerSeccompProfile, DockerSyscallRule } from './docker-profile.js';
 
 const words = (s: string): string[] => s.split(/\s+/).filter(Boolean);

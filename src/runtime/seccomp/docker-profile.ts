@@ -3,8 +3,8 @@
 // whose conditions do not hold (architecture, capabilities in the bounding set, kernel version)
 // are left out, `archMap` becomes the native architecture and its sub-architectures. This is
 // moby's profiles/seccomp setupSeccomp.
-import { invalid } from '../../../../common/errors.js';
-import type { Seccomp, SeccompArg, SeccompSyscall } from '../../../../runtime/spec/types.js';
+import { invalid } from '../../common/errors.js';
+import type { Seccomp, SeccompArg, SeccompSyscall } from '../spec/types.js';
 
 export interface SeccompFilter {
   caps?: string[] | null;

@@ -2,9 +2,15 @@
 // against the container's own /etc/passwd and /etc/group, with runc's libcontainer/user rules as
 // Docker uses them: a numeric user need not exist, a name must; an explicit group replaces the
 // primary group and drops the supplementary ones.
-import { invalid } from '../../../common/errors.js';
-import type { User } from '../../../runtime/spec/types.js';
+import { invalid } from '../common/errors.js';
 import { readRootfsFile } from './rootfs-files.js';
+
+/** A process's user as the OCI spec's process.user takes it. */
+export interface User {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
 
 const MAX_ID = 2 ** 31 - 1;
 const RANGE_ERROR = 'uids and gids must be in range 0-2147483647';
