@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError, type status } from '@grpc/grpc-js';
 import { loadProtos } from '../../src/supervisor/grpc/protos.js';
-import { serviceDefinition, type Message } from '../../src/supervisor/grpc/service-def.js';
+import { serviceDefinition, type Message } from '../../src/common/grpc/service-def.js';
 
 export type Call = (method: string, req: Message, md?: Metadata) => Promise<Message>;
 

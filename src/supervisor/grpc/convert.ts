@@ -2,7 +2,7 @@
 // mounts, field masks.
 import type { Descriptor } from '../../image/manifest.js';
 import type { Mount } from '../snapshots/types.js';
-import type { Message } from './service-def.js';
+import type { Message } from '../../common/grpc/service-def.js';
 
 /** google.protobuf.Timestamp from a date (or an ISO string). */
 export function timestamp(d: Date | string | undefined): Message {

@@ -4,8 +4,8 @@
 import { status, type handleBidiStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServerDuplexStream, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { BerthError } from '../../common/errors.js';
 import { CallContext } from './call.js';
-import { GrpcError, toServiceError } from './errors.js';
-import type { Message } from './service-def.js';
+import { GrpcError, toServiceError } from '../../common/grpc/errors.js';
+import type { Message } from '../../common/grpc/service-def.js';
 import type { Supervisor } from '../supervisor.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;

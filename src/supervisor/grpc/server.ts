@@ -9,7 +9,7 @@ import { claimSocketPath, restrictSocket } from '../../sys/unix-socket.js';
 import type { Supervisor } from '../supervisor.js';
 import type { HandlerEnv, Implementation, Log } from './handlers.js';
 import { loadProtos } from './protos.js';
-import { serviceDefinition } from './service-def.js';
+import { serviceDefinition } from '../../common/grpc/service-def.js';
 import { join } from 'node:path';
 import { BundleStore } from '../tasks/bundle.js';
 import { containersService } from './services/containers.js';

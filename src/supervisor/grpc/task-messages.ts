@@ -7,7 +7,7 @@ import type { ExitStatus } from '../tasks/shim-client.js';
 import type { TaskStatus } from '../tasks/service.js';
 import type { StdioPaths } from '../tasks/task-store.js';
 import { timestamp } from './convert.js';
-import type { Message } from './service-def.js';
+import type { Message } from '../../common/grpc/service-def.js';
 
 export interface ProcessView {
   containerId: string;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { digestOf } from '../../../src/common/digest.js';
 import { loadProtos } from '../../../src/supervisor/grpc/protos.js';
-import { serviceDefinition, type Message } from '../../../src/supervisor/grpc/service-def.js';
+import { serviceDefinition, type Message } from '../../../src/common/grpc/service-def.js';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
 import { HAVE_CTR, ctrAt, rows } from '../../helpers/ctr.js';
 import { waitFor } from '../../helpers/runtime.js';

@@ -7,7 +7,7 @@ import type { AnyValue, ContainerRecord } from '../../containers/store.js';
 import { labelField, parseFilters } from '../../filters.js';
 import { maskPaths, timestamp } from '../convert.js';
 import { serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 
 export function toAny(m: Message | null | undefined): AnyValue | undefined {
   if (!m || !m.type_url) return undefined;

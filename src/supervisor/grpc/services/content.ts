@@ -11,9 +11,9 @@ import type { ContentInfo, ContentWriter, IngestStatus } from '../../content/sto
 import { labelField, parseFilters } from '../../filters.js';
 import type { CallContext } from '../call.js';
 import { maskPaths, timestamp, updateLabels } from '../convert.js';
-import { GrpcError } from '../errors.js';
+import { GrpcError } from '../../../common/grpc/errors.js';
 import { bidi, messageReader, serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 
 const BLOCK = 100;
 

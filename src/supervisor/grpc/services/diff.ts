@@ -19,7 +19,7 @@ import type { Mount } from '../../snapshots/types.js';
 import type { CallContext } from '../call.js';
 import { fromDescriptor, toDescriptor, toMounts } from '../convert.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 import type { Supervisor } from '../../supervisor.js';
 
 const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';

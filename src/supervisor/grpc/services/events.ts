@@ -8,7 +8,7 @@ import { validateNamespace } from '../../namespaces/names.js';
 import { parseFilters } from '../../filters.js';
 import { fromTimestamp, timestamp } from '../convert.js';
 import { serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 import type protobuf from 'protobufjs';
 
 /** Dates in an event's fields become protobuf timestamps. */

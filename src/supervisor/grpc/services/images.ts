@@ -9,7 +9,7 @@ import type { ImageRecord } from '../../images/store.js';
 import { labelField, parseFilters } from '../../filters.js';
 import { fromDescriptor, maskPaths, timestamp, toDescriptor, updateLabels } from '../convert.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 
 function imageMessage(r: ImageRecord): Message {
   return { name: r.name, labels: r.labels, target: fromDescriptor(r.target), created_at: timestamp(r.createdAt), updated_at: timestamp(r.updatedAt) };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../../sys/fs-atomic.js';
 import { labelField, parseFilters } from '../../filters.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 import type { Supervisor } from '../../supervisor.js';
 
 interface Plugin {

@@ -8,7 +8,7 @@ import type { Lease, LeaseResource } from '../../content/leases.js';
 import { labelField, parseFilters } from '../../filters.js';
 import { timestamp } from '../convert.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 
 const leaseMessage = (l: Lease): Message => ({ id: l.id, labels: l.labels, created_at: timestamp(l.createdAt) });
 

@@ -8,7 +8,7 @@ import { labelField, parseFilters } from '../../filters.js';
 import type { CallContext } from '../call.js';
 import { fromMounts, maskPaths, timestamp, updateLabels } from '../convert.js';
 import { serverStream, unary, type HandlerEnv, type Implementation } from '../handlers.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 import { send } from './content.js';
 
 const KIND = { active: 'ACTIVE', view: 'VIEW', committed: 'COMMITTED' } as const;

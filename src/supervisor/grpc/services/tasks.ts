@@ -12,10 +12,10 @@ import type { Supervisor } from '../../supervisor.js';
 import type { BundleStore } from '../../tasks/bundle.js';
 import type { TaskRecord } from '../../tasks/task-store.js';
 import { toMounts, timestamp } from '../convert.js';
-import { GrpcError } from '../errors.js';
+import { GrpcError } from '../../../common/grpc/errors.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
 import { PendingExecs } from '../pending-execs.js';
-import type { Message } from '../service-def.js';
+import type { Message } from '../../../common/grpc/service-def.js';
 import { exitMessage, metricsAny, processMessage, runcBinaryName } from '../task-messages.js';
 import { parseFilters, type Adaptor } from '../../filters.js';
 

@@ -1,7 +1,7 @@
 // berth's error codes as gRPC status codes, the one place they are translated (containerd's
 // errdefs.ToGRPC): lower layers throw BerthError, the API edge sends its code and message.
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { BerthError, type ErrorCode } from '../../common/errors.js';
+import { BerthError, type ErrorCode } from '../errors.js';
 
 const CODES: Record<ErrorCode, status> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
