@@ -1,17 +1,16 @@
-// containerd 1.6's API definitions, loaded at start from the .proto files Debian installs (never
-// copied into the repository): golang-github-containerd-containerd-dev for the services and
+// containerd 1.6's API definitions, loaded at start from the .proto files Debian installs:
+// golang-github-containerd-containerd-dev for the services and
 // types, golang-github-gogo-protobuf-dev and golang-github-gogo-googleapis-dev for what they
 // import, libprotobuf-dev for Google's well-known types. protobufjs parses them at run time, so
 // the wire format is exactly the files' — no generated code to drift from them.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
-import { BerthError } from '../../common/errors.js';
+import type protobuf from 'protobufjs';
+import { type IncludeDir, loadProtoFiles } from '../../common/grpc/proto-loader.js';
 
 const GOCODE = '/usr/share/gocode/src';
 
 /** Where imports are looked up, in order, and which package provides each. */
-export const INCLUDE_DIRS: ReadonlyArray<{ dir: string; probe: string; pkg: string }> = [
+export const INCLUDE_DIRS: readonly IncludeDir[] = [
   { dir: GOCODE, probe: 'github.com/containerd/containerd/api/services/version/v1/version.proto', pkg: 'golang-github-containerd-containerd-dev' },
   { dir: join(GOCODE, 'github.com/gogo/protobuf'), probe: 'gogoproto/gogo.proto', pkg: 'golang-github-gogo-protobuf-dev' },
   { dir: join(GOCODE, 'github.com/gogo/googleapis'), probe: 'google/rpc/status.proto', pkg: 'golang-github-gogo-googleapis-dev' },
@@ -50,22 +49,7 @@ const FILES = [
 let cached: protobuf.Root | undefined;
 
 /** Loads (once) the containerd API; a missing package is named in the error. */
-export function loadProtos(includeDirs = INCLUDE_DIRS): protobuf.Root {
-  if (cached) return cached;
-  const missing = includeDirs.filter((d) => !existsSync(join(d.dir, d.probe)));
-  if (missing.length) {
-    throw new BerthError('UNAVAILABLE', `containerd's API definitions are missing (${missing.map((d) => join(d.dir, d.probe)).join(', ')}): apt-get install ${[...new Set(missing.map((d) => d.pkg))].join(' ')}`);
-  }
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const { dir } of includeDirs) {
-      const p = join(dir, target);
-      if (existsSync(p)) return p;
-    }
-    return target; // protobufjs reports it as not found (ignored for weak imports)
-  };
-  root.loadSync(FILES, { keepCase: true });
-  root.resolveAll();
-  cached = root;
-  return root;
+export function loadProtos(includeDirs: readonly IncludeDir[] = INCLUDE_DIRS): protobuf.Root {
+  cached ??= loadProtoFiles(includeDirs, FILES, "containerd's API");
+  return cached;
 }
