@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pushTestImage, startRegistry } from '../test/helpers/registry.js';
 import { tarEntry, TAR_END } from '../src/image/tar-writer.js';
 import { parseReference } from '../src/image/reference.js';
-import { pullImage } from '../src/engine/images/pull.js';
+import { pullImage } from '../src/supervisor/images/pull.js';
 import { ContentStore } from '../src/supervisor/content/store.js';
 import { LeaseStore } from '../src/supervisor/content/leases.js';
 import { OverlaySnapshotter } from '../src/supervisor/snapshots/overlay.js';

@@ -14,7 +14,7 @@ import type { BuildBackend, BuildImage, StepCommit, StepContainer } from '../bui
 import { changesTar } from './containers/commit.js';
 import { readLogs } from './containers/logs.js';
 import type { ContainerService } from './containers/service.js';
-import { hasSnapshot, storeLayerTar, withLease } from './images/layers.js';
+import { hasSnapshot, storeLayerTar, withLease } from '../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from './images/service.js';
 import { configFor, writeImage, type ImageLayer } from './images/write-image.js';
 

@@ -17,7 +17,7 @@ import { HealthMonitor } from './containers/health.js';
 import { BUILD_STEP_LABEL, EngineBuildBackend } from './build-backend.js';
 import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
-import { releaseOrphanLeases } from './images/layers.js';
+import { releaseOrphanLeases } from '../supervisor/images/layers.js';
 import { ImageService } from './images/service.js';
 import { VolumeStore } from '../volume/store.js';
 import { NetworkManager } from '../network/manager.js';

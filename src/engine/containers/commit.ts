@@ -9,7 +9,7 @@ import { naiveChanges, overlayChanges, writeLayer } from '../../image/diff-layer
 import { formatReference, parseReference } from '../../image/reference.js';
 import { mountAll, unmountAll } from '../../sys/mount.js';
 import { writableLayerDir } from '../../supervisor/snapshots/types.js';
-import { storeLayerTar, withLease } from '../images/layers.js';
+import { storeLayerTar, withLease } from '../../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from '../images/service.js';
 import { configFor, writeImage, type ImageLayer } from '../images/write-image.js';
 import type { ContainerConfig } from './api-types.js';

@@ -7,7 +7,7 @@ import type { ImageConfig } from '../../image/config.js';
 import { naiveChanges, writeLayer } from '../../image/diff-layer.js';
 import { parsePlatform } from '../../image/manifest.js';
 import { formatReference, parseReference } from '../../image/reference.js';
-import { storeLayerTar, withLease } from './layers.js';
+import { storeLayerTar, withLease } from '../../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from './service.js';
 import { configFor, writeImage } from './write-image.js';
 

@@ -13,7 +13,7 @@ import { familiarName, formatReference, parseReference } from '../../image/refer
 import { readTar } from '../../image/tar-reader.js';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { hasSnapshot, mergeLabels, unpackMissing, withLease, type LayerDeps } from './layers.js';
+import { hasSnapshot, mergeLabels, unpackMissing, withLease, type LayerDeps } from '../../supervisor/images/layers.js';
 import type { ImageService } from './service.js';
 import { writeImage, type ImageLayer } from './write-image.js';
 

@@ -8,8 +8,8 @@ import type { Descriptor } from '../../image/manifest.js';
 import { familiarName, type ImageReference } from '../../image/reference.js';
 import type { RegistryClient } from '../../registry/client.js';
 import type { ContentStore } from '../../supervisor/content/store.js';
-import { addDistributionSource, distributionSources } from './pull.js';
-import { distributable, type ImageContent } from './read-image.js';
+import { addDistributionSource, distributionSources } from '../../supervisor/images/pull.js';
+import { distributable, type ImageContent } from '../../supervisor/images/read-image.js';
 
 export interface PushProgress {
   status: string;

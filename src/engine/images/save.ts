@@ -7,7 +7,7 @@ import { parseDigest } from '../../common/digest.js';
 import { familiarName, formatReference, parseReference } from '../../image/reference.js';
 import type { Descriptor } from '../../image/manifest.js';
 import { tarEntry, tarHeader, tarPadding, TAR_END } from '../../image/tar-writer.js';
-import { distributable } from './read-image.js';
+import { distributable } from '../../supervisor/images/read-image.js';
 import type { ImageService, LocalImage } from './service.js';
 
 interface SavedImage {

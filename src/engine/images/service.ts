@@ -8,12 +8,13 @@ import { familiarName, formatReference, parseReference, type ImageReference } fr
 import type { Descriptor } from '../../image/manifest.js';
 import { collectGarbage, type GcResult } from '../../supervisor/content/gc.js';
 import type { ImageRecord, ImageStore } from '../../supervisor/images/store.js';
-import { pullImage, type PullDeps, type PullProgress } from './pull.js';
+import { pullImage, type PullDeps, type PullProgress } from '../../supervisor/images/pull.js';
 import { pushImage, type PushProgress } from './push.js';
 import type { RegistryClient } from '../../registry/client.js';
-import { readImage, type ImageContent } from './read-image.js';
+import { readImage, type ImageContent } from '../../supervisor/images/read-image.js';
 
 export interface ImageServiceDeps extends PullDeps {
+  registry: RegistryClient;
   images: ImageStore;
   /** The supervisor namespace the engine's images live in ("moby"). */
   namespace: string;

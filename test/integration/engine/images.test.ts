@@ -12,7 +12,7 @@ import { makeImageService, testImageLayers } from '../../helpers/images.js';
 import { pushTestImage, startRegistry, type PushedImage, type TestRegistry } from '../../helpers/registry.js';
 import { cleanupDir } from '../../helpers/runtime.js';
 import { imageDiskUsage, imageHistory, imageInspect, imageSummary } from '../../../src/engine/images/views.js';
-import type { PullProgress } from '../../../src/engine/images/pull.js';
+import type { PullProgress } from '../../../src/supervisor/images/pull.js';
 import type { PushProgress } from '../../../src/engine/images/push.js';
 import { tarEntry, TAR_END } from '../../../src/image/tar-writer.js';
 

@@ -6,7 +6,7 @@ import { ContentStore } from '../../../src/supervisor/content/store.js';
 import { OverlaySnapshotter } from '../../../src/supervisor/snapshots/overlay.js';
 import { parseReference } from '../../../src/image/reference.js';
 import { RegistryClient } from '../../../src/registry/client.js';
-import { pullImage } from '../../../src/engine/images/pull.js';
+import { pullImage } from '../../../src/supervisor/images/pull.js';
 
 const [root, image] = process.argv.slice(2) as [string, string];
 await pullImage({

@@ -21,7 +21,7 @@ import { parseReference } from '../../../src/image/reference.js';
 import { tarEntry, TAR_END } from '../../../src/image/tar-writer.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
-import { pullImage, releaseOrphanLeases, type PullDeps, type PullProgress } from '../../../src/engine/images/pull.js';
+import { pullImage, releaseOrphanLeases, type PullDeps, type PullProgress } from '../../../src/supervisor/images/pull.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-pull-'));
 const target = join(dir, 'mnt');

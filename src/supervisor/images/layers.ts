@@ -7,10 +7,10 @@ import { createGzip } from 'node:zlib';
 import { hasher } from '../../common/digest.js';
 import { applyLayer, type WhiteoutMode } from '../../image/apply-layer.js';
 import { MediaType, type Descriptor } from '../../image/manifest.js';
-import type { Lease, LeaseStore } from '../../supervisor/content/leases.js';
+import type { Lease, LeaseStore } from '../content/leases.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
-import type { ContentStore } from '../../supervisor/content/store.js';
-import { type Snapshotter, writableLayerDir } from '../../supervisor/snapshots/types.js';
+import type { ContentStore } from '../content/store.js';
+import { type Snapshotter, writableLayerDir } from '../snapshots/types.js';
 
 const OWNER = 'berth.owner';
 const DAY_MS = 24 * 3600 * 1000;

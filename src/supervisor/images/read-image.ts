@@ -5,7 +5,7 @@ import { BerthError } from '../../common/errors.js';
 import { chainIds } from '../../image/chain-id.js';
 import { parseImageConfig, type ImageConfig } from '../../image/config.js';
 import { formatPlatform, parseManifest, parsePlatform, type Descriptor, type Manifest, type Platform } from '../../image/manifest.js';
-import type { ContentStore } from '../../supervisor/content/store.js';
+import type { ContentStore } from '../content/store.js';
 
 export interface ImageContent {
   target: Descriptor;

@@ -7,13 +7,18 @@ import { BerthError } from '../../common/errors.js';
 import { chainIds } from '../../image/chain-id.js';
 import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
 import { familiarName, formatReference, type ImageReference } from '../../image/reference.js';
-import type { RegistryClient } from '../../registry/client.js';
-import { DigestMismatch, type ContentStore } from '../../supervisor/content/store.js';
+import { DigestMismatch, type ContentStore } from '../content/store.js';
 import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, type LayerDeps } from './layers.js';
 export { releaseOrphanLeases } from './layers.js';
 
+/** What a pull reads from: a registry client (src/registry's), or anything that serves the same. */
+export interface ImageSource {
+  getManifest(ref: ImageReference, digest?: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }>;
+  getBlob(ref: ImageReference, digest: string, size?: number, o?: { verified?: boolean }): AsyncIterable<Buffer>;
+}
+
 export interface PullDeps extends LayerDeps {
-  registry: RegistryClient;
+  registry: ImageSource;
 }
 
 /** One of Docker's JSON progress messages (what `docker pull` draws). */
