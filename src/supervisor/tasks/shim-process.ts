@@ -77,11 +77,18 @@ export function shimCommand(opts: ShimOptions, launcher: Command): Command {
   return { file: shimBinaryPath(), args: [...args, '--', launcher.file, ...launcher.args] };
 }
 
+/** The largest CRI line the shim takes (--log-max-line): containerd's "no limit" has no equivalent. */
+export const CRI_MAX_LINE_LIMIT = 16 * 1024 * 1024;
+
 function logArgs(log: ShimLogOptions): string[] {
   const args = ['--log', log.path];
   if (log.format === 'cri') {
     args.push('--log-format', 'cri');
-    if (log.maxLine !== undefined) args.push('--log-max-line', String(log.maxLine));
+    if (log.maxLine !== undefined) {
+      if (!Number.isInteger(log.maxLine) || log.maxLine < 1 || log.maxLine > CRI_MAX_LINE_LIMIT)
+        throw new BerthError('INVALID_ARGUMENT', `the CRI log's maximum line size must be 1 to ${CRI_MAX_LINE_LIMIT} bytes, not ${log.maxLine}`);
+      args.push('--log-max-line', String(log.maxLine));
+    }
     return args;
   }
   if (log.maxSize !== undefined) args.push('--log-max-size', String(log.maxSize));

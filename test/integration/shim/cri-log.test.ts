@@ -99,6 +99,10 @@ describe('berth-shim CRI log', () => {
     const r = await run([line(2500, 'y', '\\n'), line(1000, 'z', '\\n'), line(1000, 'w', '\\r\\n'), line(1001, 'v', '\\n')].join('; '), { maxLine: 1000 });
     assert.deepEqual(r.lines.map((l) => [l.tag, l.text.length]), [['P', 1000], ['P', 1000], ['F', 500], ['F', 1000], ['F', 1000], ['P', 1000], ['F', 1]]);
     assert.ok(r.lines[4]!.text.endsWith('w'), 'the "\\r\\n" is the newline');
+    const b = makeBundle(['true']);
+    bundles.push(b);
+    await assert.rejects(service.create('k8s', 'bad-max', { bundle: b.dir, log: { path: join(b.dir, 'log'), format: 'cri', maxLine: 0 } }), /maximum line size must be 1 to 16777216 bytes, not 0/);
+    assert.equal(service.list().some((t) => t.id === 'bad-max'), false);
   });
 
   it('logs a terminal\'s output as stdout, without the terminal\'s carriage returns', async () => {
