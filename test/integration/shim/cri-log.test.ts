@@ -117,6 +117,7 @@ describe('berth-shim CRI log', () => {
     bundles.push(b);
     const log = join(b.dir, 'logs', '0.log');
     mkdirSync(join(b.dir, 'logs'));
+    writeFileSync(log, '2026-11-26T05:40:00.5Z stdout F from an earlier run\n'); // appended to, not replaced
     await service.create('k8s', 'reopen', { bundle: b.dir, log: { path: log, format: 'cri' } });
     await service.start('k8s', 'reopen');
     await waitFor(() => readFileSync(log, 'utf8').includes('before'));
@@ -126,7 +127,7 @@ describe('berth-shim CRI log', () => {
     assert.equal(statSync(log).mode & 0o777, 0o640);
     writeFileSync(join(b.rootfs, 'go'), '');
     assert.equal((await service.wait('k8s', 'reopen')).status, 0);
-    assert.deepEqual(criLines(`${log}.20261126-054200`).map((l) => l.text), ['before']);
+    assert.deepEqual(criLines(`${log}.20261126-054200`).map((l) => l.text), ['from an earlier run', 'before']);
     assert.deepEqual(criLines(log).map((l) => [l.stream, l.text]).sort(), [['stderr', 'after-err'], ['stdout', 'after']]);
     await service.delete('k8s', 'reopen');
   });
