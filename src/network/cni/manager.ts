@@ -217,6 +217,9 @@ export class CniManager {
     const args = checkArgs(opts.args ?? []);
     const capabilityArgs = capabilityArgsOf(opts);
     return this.serialized(podId, async () => {
+      // Plugins cope, but some can only undo what they find in the namespace (the bridge plugin's
+      // masquerade rules): containerd tears the network down before removing the namespace.
+      if (netnsPath && !existsSync(netnsPath)) debug('teardown of %s: network namespace %s is already gone', podId, netnsPath);
       const entries = this.cache.forPod(podId);
       if (entries.length > 0) {
         for (const e of entries.reverse()) {
