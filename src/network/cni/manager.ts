@@ -154,7 +154,9 @@ export class CniManager {
    * ADD: attaches the pod's netns to the loopback and the configured network. Errors: no or a
    * broken config (FAILED_PRECONDITION naming file and field), a missing plugin (naming it and
    * the dirs searched), a plugin's failure (CniPluginError naming plugin and message); in every
-   * case what was set up is deleted again before the error is thrown.
+   * case what was set up is deleted again before the error is thrown. Should that DEL fail too,
+   * the error says so and the cache keeps what teardown() needs to finish it (containerd's CRI
+   * always tears down after a failed set-up).
    */
   async setup(podId: string, netnsPath: string, opts: PodNetworkOptions = {}): Promise<PodNetwork> {
     checkPodId(podId);
@@ -181,7 +183,7 @@ export class CniManager {
       } catch (err) {
         const cleanupErrors = await this.undo(done.reverse(), netnsPath);
         if (cleanupErrors.length === 0) throw err;
-        throw new BerthError(err instanceof BerthError ? err.code : 'INTERNAL', `${(err as Error).message} (and undoing the set-up failed: ${cleanupErrors.join('; ')})`, { cause: err });
+        throw new BerthError(err instanceof BerthError ? err.code : 'INTERNAL', `${(err as Error).message} (and undoing the set-up failed: ${cleanupErrors.join('; ')}; teardown() tries again)`, { cause: err });
       }
       return podNetworkOf(results, this.ifName);
     });

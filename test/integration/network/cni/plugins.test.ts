@@ -85,7 +85,7 @@ describe('CNI with the real plugins', { skip }, () => {
   /** What a failed or undone set-up must leave as it was. */
   const snapshot = () => ({ links: links(), allocations: allocations(), iptables: iptablesRules(), cache: cacheEntries() });
 
-  before(() => {
+  before(async () => {
     privateHostSetup();
     root = mkdtempSync(join(tmpdir(), 'berth-cni-'));
     confDir = join(root, 'net.d');
@@ -96,6 +96,13 @@ describe('CNI with the real plugins', { skip }, () => {
     gateway = subnet.replace(/\.0\/24$/, '.1');
     writeConf(confDir, '10-pods.conflist', conflist(mainPlugins()));
     m = new CniManager({ confDir, cacheDir, binDirs: ['/opt/cni/bin', PLUGIN_DIR], loopback: false, pluginTimeoutMs: 20_000 });
+    // One pod in and out first: from here on the bridge and portmap's shared chains exist, as on a
+    // node that has run pods, so each test's before/after comparison sees only its own changes.
+    const warm = newPod('warmup');
+    await m.setup(warm.id, warm.ns, { args: warm.args, portMappings: [{ hostPort: 18000, containerPort: 80 }] });
+    await m.teardown(warm.id, warm.ns);
+    removeNetns(warm.ns);
+    pods.delete(warm.id);
   });
 
   after(async () => {
@@ -216,6 +223,26 @@ describe('CNI with the real plugins', { skip }, () => {
     });
     assert.deepEqual(snapshot(), before);
     assert.deepEqual(JSON.parse(sh('nsenter', [`--net=${pod.ns}`, 'ip', '-j', 'link', 'show'])).map((l: { ifname: string }) => l.ifname), ['lo'], 'no eth0 left in the pod');
+  });
+
+  it('a set-up whose undo fails too says both, and teardown finishes the job', async () => {
+    // The bridge refuses a second gateway subnet on the same bridge after it made the veth; its
+    // DEL then fails on the masquerade chain it never made, until the veth is gone.
+    const other = writeConf(join(root, 'other.d'), '10-other.conflist', conflist([bridgePlugin(join(root, 'ipam-other'), () => subnet2)], `cnio-${tag}`));
+    const mo = new CniManager({ confDir: other, cacheDir, binDirs: [PLUGIN_DIR], loopback: false });
+    const warm = newPod('warm'); // the bridge must exist with the first subnet's gateway
+    await m.setup(warm.id, warm.ns, { args: warm.args });
+    await m.teardown(warm.id, warm.ns);
+    const before = snapshot();
+    const pod = newPod('undo');
+    await assert.rejects(mo.setup(pod.id, pod.ns, { args: pod.args }), (e: Error) => {
+      assert.match(e.message, /^CNI plugin bridge \(ADD, network "cnio-\w+"\) failed: failed to set bridge addr: .* \(and undoing the set-up failed: CNI plugin bridge \(DEL, network "cnio-\w+"\) failed: .*; teardown\(\) tries again\)$/s);
+      return true;
+    });
+    await assert.rejects(mo.setup(pod.id, pod.ns), /already has its network set up: tear it down first/);
+    await mo.teardown(pod.id, pod.ns);
+    assert.deepEqual(readdirSync(join(root, 'ipam-other', `cnio-${tag}`)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)), [], 'address released');
+    assert.deepEqual(snapshot(), before);
   });
 
   it('50 ADD/DEL cycles leak no link, address, iptables rule or cache entry', async () => {
