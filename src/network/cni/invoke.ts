@@ -60,6 +60,7 @@ interface Exit {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  tooMuchOutput: boolean;
 }
 
 const MAX_OUTPUT = 16 << 20;
@@ -75,6 +76,7 @@ function execOnce(call: PluginCall): Promise<Exit> {
     const err: Buffer[] = [];
     let size = 0;
     let timedOut = false;
+    let tooMuchOutput = false;
     const kill = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -88,8 +90,10 @@ function execOnce(call: PluginCall): Promise<Exit> {
     }, call.timeoutMs);
     const collect = (into: Buffer[]) => (d: Buffer): void => {
       size += d.length;
-      if (size > MAX_OUTPUT) kill();
-      else into.push(d);
+      if (size > MAX_OUTPUT) {
+        tooMuchOutput = true;
+        kill();
+      } else into.push(d);
     };
     child.stdout.on('data', collect(out));
     child.stderr.on('data', collect(err));
@@ -99,7 +103,7 @@ function execOnce(call: PluginCall): Promise<Exit> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, tooMuchOutput });
     });
     child.stdin.on('error', () => {}); // a plugin that exits without reading: its exit status tells
     child.stdin.end(call.stdin);
@@ -138,6 +142,7 @@ export async function execPlugin(call: PluginCall): Promise<unknown> {
   }
   const who = `CNI plugin ${call.plugin} (${call.command}${call.context ? `, ${call.context}` : ''})`;
   if (exit.timedOut) throw new CniPluginError(call.plugin, call.command, `${who} timed out after ${call.timeoutMs} ms and was killed`);
+  if (exit.tooMuchOutput) throw new CniPluginError(call.plugin, call.command, `${who} printed more than ${MAX_OUTPUT >> 20} MiB and was killed`);
   if (exit.code !== 0) {
     const obj = errorObject(exit.stdout);
     if (obj) {
