@@ -1,5 +1,5 @@
-// CniManager with Debian's real plugins (bridge, host-local, portmap, loopback, tuning) on the real
-// kernel: a pod gets its address, loopback, a route to its gateway and a published port; DEL
+// CniManager with Debian's real plugins (bridge, host-local, portmap, loopback, tuning,
+// bandwidth) on the real kernel: a pod gets its address, loopback, a route to its gateway and a published port; DEL
 // removes the veth, the address, the portmap and masquerade rules and the cache entry; DEL is
 // idempotent and copes with a namespace that is gone; bad configs, missing plugins and failing
 // plugins leave nothing allocated; 50 ADD/DEL cycles leak nothing. Runs in a private network
@@ -19,7 +19,7 @@ import { inPrivateHost, linksTagged, privateHostSetup, rand, randomSubnets, run,
 inPrivateHost();
 
 const PLUGIN_DIR = '/usr/lib/cni';
-const havePlugins = ['bridge', 'host-local', 'loopback', 'portmap', 'tuning'].every((p) => existsSync(join(PLUGIN_DIR, p)));
+const havePlugins = ['bridge', 'host-local', 'loopback', 'portmap', 'tuning', 'bandwidth'].every((p) => existsSync(join(PLUGIN_DIR, p)));
 const haveIptables = spawnSync('iptables', ['--version']).status === 0;
 const skip = !havePlugins ? `Debian's containernetworking-plugins are not in ${PLUGIN_DIR}` : !haveIptables ? 'iptables is missing (portmap and ipMasq need it)' : false;
 
@@ -266,6 +266,21 @@ describe('CNI with the real plugins', { skip }, () => {
       return `mean ${(a.reduce((x, y) => x + y, 0) / a.length).toFixed(0)} ms, median ${s[25]!.toFixed(0)} ms, max ${s[49]!.toFixed(0)} ms`;
     };
     console.log(`ADD (bridge, host-local, portmap, loopback): ${stats(add)}; DEL: ${stats(del)}`);
+    assert.deepEqual(snapshot(), before);
+  });
+
+  it('the bandwidth capability reaches the bandwidth plugin; DEL removes its shaping', async () => {
+    const bwDir = writeConf(join(root, 'bw.d'), '10-bw.conflist', conflist([bridgePlugin(), { type: 'bandwidth', capabilities: { bandwidth: true } }], `cnib-${tag}`));
+    const mb = new CniManager({ confDir: bwDir, cacheDir, binDirs: [PLUGIN_DIR], loopback: false });
+    const before = snapshot();
+    const pod = newPod('bw');
+    const net = await mb.setup(pod.id, pod.ns, { args: pod.args, bandwidth: { ingressRate: 1_000_000, ingressBurst: 100_000, egressRate: 2_000_000, egressBurst: 100_000 } });
+    const hostVeth = net.results[0]!.result.interfaces.find((i) => !i.sandbox && i.name !== bridge)!.name;
+    assert.match(sh('tc', ['qdisc', 'show', 'dev', hostVeth]), /tbf .*rate 1Mbit/, 'ingress limit on the host end');
+    assert.ok(links().some((l) => l.startsWith('bwp')), 'egress shaping device');
+    await mb.teardown(pod.id, pod.ns);
+    removeNetns(pod.ns);
+    pods.delete(pod.id);
     assert.deepEqual(snapshot(), before);
   });
 
