@@ -106,9 +106,10 @@ export async function main(argv: string[]): Promise<number> {
     // The engine's containers stay visible to ctr, and hold their writable layers against collections.
     const containers = new ContainerStore(join(config.dataRoot, 'containers'));
     supervisor.containers.addView(config.namespace, containerdView(containers, { execRoot: config.execRoot, snapshotter: supervisor.snapshotterName }));
-    // No engine will restore the tasks: the supervisor re-adopts them itself, before it answers.
-    await supervisor.tasks.restore();
   }
+  // The tasks that outlived the last berthd are re-adopted before anyone is answered (the engine,
+  // when there is one, then reconciles its containers with them).
+  await supervisor.tasks.restore();
   const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly);
   if (served === 'failed') return 1;
   let engine: Engine | undefined;
