@@ -1,7 +1,8 @@
 // The engine's containers as containerd sees them: `ctr -n moby containers ls` shows what
 // `docker ps -a` shows (same IDs, image, runtime, labels, snapshot, spec), `tasks ls` the running
-// ones; ctr cannot change or remove them (the engine keeps them); and what ctr makes, even in
-// moby, never shows up in `docker ps`.
+// ones, which ctr can exec in and kill (the engine records the exit); ctr cannot change or remove
+// the containers (the engine keeps them); and what ctr makes, even in moby, never shows up in
+// `docker ps`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -90,6 +91,7 @@ describe('the engine\'s containers in namespace moby', { skip }, () => {
     const pid = await docker(['inspect', '--format', '{{.State.Pid}}', 'web']);
     assert.deepEqual(tasks, [[ids.web, pid, 'RUNNING']]);
     assert.match(await ctr.ok(['tasks', 'ps', ids.web!], { ns: 'moby' }), new RegExp(`^${pid}\\b`, 'm'));
+    assert.equal(await ctr.ok(['tasks', 'exec', '--exec-id', 'e1', ids.web!, 'echo', 'from ctr'], { ns: 'moby' }), 'from ctr\n', 'one task, whichever front end drives it');
   });
 
   it('refuses to change or remove them, and the engine is unharmed', async () => {
@@ -121,6 +123,13 @@ describe('the engine\'s containers in namespace moby', { skip }, () => {
     await ctr.ok(['leases', 'rm', '--sync', 'gc-now'], { ns: 'moby' });
     assert.ok(rows(await ctr.ok(['snapshots', 'ls'], { ns: 'moby' })).some(([key]) => key === info.SnapshotKey));
     await docker(['start', '-a', 'made']);
+  });
+
+  it('stops under a ctr kill, and the engine records the exit', async () => {
+    await ctr.ok(['tasks', 'kill', '-s', 'SIGKILL', ids.web!], { ns: 'moby' });
+    assert.equal(await docker(['wait', 'web']), '137');
+    assert.equal(await docker(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'web']), 'exited 137');
+    assert.deepEqual(rows(await ctr.ok(['tasks', 'ls'], { ns: 'moby' })), [], 'the engine removed the task');
   });
 
   it('never shows ctr\'s containers in docker ps, even in moby', async () => {
