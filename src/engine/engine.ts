@@ -17,7 +17,7 @@ import { HealthMonitor } from './containers/health.js';
 import { BUILD_STEP_LABEL, EngineBuildBackend } from './build-backend.js';
 import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
-import { containerdView } from './containers/containerd-view.js';
+import { announceContainers, containerdView } from './containers/containerd-view.js';
 import { releaseOrphanLeases } from './images/layers.js';
 import { ImageService } from './images/service.js';
 import { VolumeStore } from '../volume/store.js';
@@ -80,7 +80,9 @@ export class Engine {
     });
     // The containers, as containerd records in this namespace: ctr sees what docker ps -a shows,
     // and a record holds its writable layer against collections made from any front end.
-    supervisor.containers.addView(ns, containerdView(store, { execRoot: config.execRoot, snapshotter: this.snapshotter.name }));
+    const view = containerdView(store, { execRoot: config.execRoot, snapshotter: this.snapshotter.name });
+    supervisor.containers.addView(ns, view);
+    announceContainers(this.events, supervisor.events.publish, ns, view);
     containers = new ContainerService({
       store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
       namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,

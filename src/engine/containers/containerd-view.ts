@@ -6,11 +6,14 @@
 // sets, the image name, and the writable snapshot (berth's containers live on the supervisor's
 // snapshotter, as with Docker's containerd image store). Docker's own labels are added, so ctr's
 // label filters find them. Only the engine changes them: the supervisor refuses ctr's updates and
-// removals of these records.
+// removals of these records. Their creation and removal are announced on the supervisor's
+// exchange as containerd's /containers/create and /containers/delete.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatReference, parseReference } from '../../image/reference.js';
 import type { ContainerRecord as SupervisorContainer, ContainerView } from '../../supervisor/containers/store.js';
+import { containerdEvent, type Publish } from '../../supervisor/events/exchange.js';
+import type { EngineEvent, EventLog } from '../events.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerStore } from './store.js';
 
@@ -81,4 +84,15 @@ export function containerdView(store: ContainerStore, o: { execRoot: string; sna
       return c && c.ID === id ? toRecord(c, o.execRoot, o.snapshotter) : undefined;
     },
   };
+}
+
+/** Announces the engine's container creations and removals as containerd's container events. */
+export function announceContainers(events: EventLog, publish: Publish, namespace: string, view: ContainerView): void {
+  events.on('event', (e: EngineEvent) => {
+    if (e.Type !== 'container') return;
+    if (e.Action === 'create') {
+      const r = view.find(e.Actor.ID);
+      if (r) publish(namespace, '/containers/create', containerdEvent('ContainerCreate', { id: r.id, image: r.image, runtime: { name: r.runtime.name } }));
+    } else if (e.Action === 'destroy') publish(namespace, '/containers/delete', containerdEvent('ContainerDelete', { id: e.Actor.ID }));
+  });
 }

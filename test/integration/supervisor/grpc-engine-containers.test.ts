@@ -1,10 +1,10 @@
 // The engine's containers as containerd sees them: `ctr -n moby containers ls` shows what
 // `docker ps -a` shows (same IDs, image, runtime, labels, snapshot, spec), `tasks ls` the running
-// ones, which ctr can exec in and kill (the engine records the exit); ctr cannot change or remove
-// the containers (the engine keeps them); and what ctr makes, even in moby, never shows up in
-// `docker ps`.
+// ones, which ctr can exec in and kill (the engine records the exit); their creation and removal
+// are containerd's container events; ctr cannot change or remove the containers (the engine keeps
+// them); and what ctr makes, even in moby, never shows up in `docker ps`.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
 import { makeBusyboxRootfs } from '../../helpers/busybox.js';
 import { ctrAt, HAVE_CTR, rows, type Ctr } from '../../helpers/ctr.js';
-import { cleanupDir } from '../../helpers/runtime.js';
+import { cleanupDir, waitFor } from '../../helpers/runtime.js';
 
 const skip = !HAVE_CTR && 'ctr not installed (apt-get install containerd)';
 
@@ -123,6 +123,24 @@ describe('the engine\'s containers in namespace moby', { skip }, () => {
     await ctr.ok(['leases', 'rm', '--sync', 'gc-now'], { ns: 'moby' });
     assert.ok(rows(await ctr.ok(['snapshots', 'ls'], { ns: 'moby' })).some(([key]) => key === info.SnapshotKey));
     await docker(['start', '-a', 'made']);
+  });
+
+  it('announces the engine\'s creations and removals as containerd\'s container events', async () => {
+    const child = spawn('ctr', ['--address', supervisorSocket(d), 'events', 'namespace==moby,topic~=^/containers/'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // subscribed
+      const id = await docker(['create', '--network', 'none', 'bb', 'true']);
+      await docker(['rm', id]);
+      await waitFor(() => out.includes('/containers/delete'), 10_000);
+      const lines = out.trim().split('\n');
+      assert.equal(lines.length, 2, out);
+      assert.match(lines[0]!, new RegExp(` moby /containers/create \\{"id":"${id}","image":"docker.io/library/bb:latest","runtime":\\{"name":"io.containerd.runc.v2"\\}\\}$`));
+      assert.match(lines[1]!, new RegExp(` moby /containers/delete \\{"id":"${id}"\\}$`));
+    } finally {
+      child.kill();
+    }
   });
 
   it('stops under a ctr kill, and the engine records the exit', async () => {
