@@ -102,6 +102,25 @@ describe('streaming server: exec and attach', () => {
     assert.match(r.stdout, /^x+$/);
   });
 
+  it('carries a megabyte both ways through stdin and back', async () => {
+    const input = Buffer.alloc(1_000_000, 'y');
+    const url = server.getExec(execReq(['cat'], { stdin: true, stderr: false })).url;
+    const r = await remoteCommand(url, { stdin: input, stderr: false });
+    assert.equal(r.stdout.length, input.length);
+    assert.equal(r.error, SUCCESS);
+  });
+
+  it('answers the client\'s PING', async () => {
+    const up = await upgrade(server.getExec(execReq(['true'])).url, ['v4.channel.k8s.io']);
+    try {
+      const answered = new Promise<number>((resolve) => up.conn!.once('ping', resolve));
+      up.conn!.ping(7);
+      assert.equal(await answered, 7);
+    } finally {
+      up.conn!.destroy();
+    }
+  });
+
   it('reports a runtime failure as an internal error', async () => {
     const url = server.getExec(execReq(['true'], { containerId: 'missing' })).url;
     const status = JSON.parse((await remoteCommand(url, {})).error);
