@@ -73,8 +73,12 @@ export class StreamingServer {
   /** Stops listening and cuts every connection (their sessions end as if the clients left). */
   async stop(): Promise<void> {
     for (const conn of this.connections) conn.destroy();
-    for (const socket of this.sockets) socket.destroy();
+    const closed = [...this.sockets].map((socket) => new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    }));
     if (this.http.listening) await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await Promise.all(closed);
   }
 
   get baseUrl(): string {
@@ -130,10 +134,13 @@ export class StreamingServer {
     socket.on('error', () => socket.destroy());
     const pending = this.take(req);
     if (!pending) return refuse(socket, { status: 404, message: '404 page not found' });
+    // kubelet negotiates the protocol before it looks at the upgrade; a WebSocket client, which
+    // sends no X-Stream-Protocol-Version, is told plainly that only SPDY is served.
+    const notSpdy = checkSpdyUpgrade(req.headers);
+    if (notSpdy && /websocket/i.test(req.headers.upgrade ?? '')) return refuse(socket, notSpdy);
     const protocols = pending.kind === 'portforward' ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS;
     const negotiated = negotiate(req.headers, protocols);
     if (!('protocol' in negotiated)) return refuse(socket, negotiated);
-    const notSpdy = checkSpdyUpgrade(req.headers);
     if (notSpdy) return refuse(socket, notSpdy);
 
     socket.write(switchingProtocolsResponse(negotiated.protocol));

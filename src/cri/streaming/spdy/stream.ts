@@ -101,7 +101,9 @@ export class SpdyStream extends Duplex {
       callback();
       return;
     }
-    this.opened.then(() => this.owner.sendData(this.id, chunk, false)).then(() => callback(), callback);
+    // A stream refused before it opened just drops what is written: an 'error' nobody listens
+    // for would bring the whole process down.
+    this.opened.then(() => this.owner.sendData(this.id, chunk, false), () => undefined).then(() => callback());
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -110,12 +112,12 @@ export class SpdyStream extends Duplex {
       return;
     }
     this.opened
-      .then(() => this.owner.sendData(this.id, Buffer.alloc(0), true))
+      .then(() => this.owner.sendData(this.id, Buffer.alloc(0), true), () => undefined)
       .then(() => {
         this.localClosed = true;
         callback();
         this.settle();
-      }, callback);
+      });
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
