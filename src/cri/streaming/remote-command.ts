@@ -3,7 +3,7 @@
 // header; once all expected streams are there the command runs with them, and its outcome goes on
 // the error stream before the connection closes.
 import { finished } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { SpdyConnection } from './spdy/connection.js';
 import type { SpdyStream } from './spdy/stream.js';
@@ -38,9 +38,26 @@ export function protocolVersion(protocol: RemoteCommandProtocol): number {
   return m ? Number(m[1]) : 1;
 }
 
+/** The connection a session runs over (SPDY or WebSocket): it says when it is gone and closes. */
+export interface SessionTransport {
+  readonly isClosed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  close(): void;
+}
+
+/** A session's channels, each there only when the request asked for it. */
+export interface SessionChannels {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  error?: Writable;
+  resize?: Readable;
+}
+
 /**
- * Serves one exec or attach session on `conn`; `run` starts the command with the channels and
- * settles with its outcome. Resolves when the connection is done.
+ * Serves one exec or attach session on a SPDY connection: waits for the client's streams, then
+ * runs the command (see runSession). Resolves when the connection is done.
  */
 export async function serveRemoteCommand(
   conn: SpdyConnection,
@@ -60,17 +77,34 @@ export async function serveRemoteCommand(
   // channel.k8s.io (v1) servers close stdin's write side at once; later versions must not, since
   // client-go then closes stdin.
   if (version === 1) channels.stdin?.end();
+  await runSession(conn, channels, request.tty, version, run);
+  // SPDY streams are duplex: their other halves end too.
+  await Promise.all([endAndFlush(channels.stdin), endAndFlush(channels.resize)]);
+  conn.close();
+}
 
+/**
+ * Runs the command with the session's channels and reports its outcome on the error channel
+ * (`version` 4 and later: a JSON Status; before: a failure's text). The caller closes the
+ * transport afterwards.
+ */
+export async function runSession(
+  transport: SessionTransport,
+  channels: SessionChannels,
+  tty: boolean,
+  version: number,
+  run: (io: StreamingIo) => Promise<Outcome>,
+): Promise<void> {
   const aborter = new AbortController();
   const onClose = (): void => aborter.abort(new Error('the client closed the streaming connection'));
-  conn.once('close', onClose);
+  transport.once('close', onClose);
   const io: StreamingIo = {
-    tty: request.tty,
+    tty,
     signal: aborter.signal,
     ...(channels.stdin && { stdin: channels.stdin }),
     ...(channels.stdout && { stdout: channels.stdout }),
     ...(channels.stderr && { stderr: channels.stderr }),
-    ...(channels.resize && { resize: terminalSizes(channels.resize) }),
+    ...(channels.resize && tty && { resize: terminalSizes(channels.resize) }),
   };
 
   let outcome: Outcome;
@@ -79,14 +113,13 @@ export async function serveRemoteCommand(
   } catch (err) {
     outcome = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }
-  conn.off('close', onClose);
-  if (conn.isClosed) return;
+  transport.off('close', onClose);
+  if (transport.isClosed) return;
 
   await Promise.all([endAndFlush(channels.stdout), endAndFlush(channels.stderr)]);
   const message = errorStreamMessage(outcome, version);
   if (channels.error && message) channels.error.write(message);
-  await Promise.all([endAndFlush(channels.error), endAndFlush(channels.stdin), endAndFlush(channels.resize)]);
-  conn.close();
+  await endAndFlush(channels.error);
 }
 
 async function endAndFlush(stream: Writable | undefined): Promise<void> {

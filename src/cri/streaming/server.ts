@@ -16,6 +16,10 @@ import {
 } from './upgrade.js';
 import { SpdyConnection } from './spdy/connection.js';
 import { serveRemoteCommand } from './remote-command.js';
+import { serveWebSocketRemoteCommand } from './remote-command-websocket.js';
+import { chooseWebSocketProtocol, isWebSocketUpgrade, webSocketAcceptResponse, WEBSOCKET_REMOTE_COMMAND_PROTOCOLS } from './websocket/handshake.js';
+import type { Outcome } from './exit-status.js';
+import type { StreamingIo } from './runtime.js';
 import { servePortForward } from './port-forward.js';
 import type { StreamingRuntime } from './runtime.js';
 
@@ -38,7 +42,8 @@ export class StreamingServer {
   private readonly http: Server;
   private readonly cache: RequestCache;
   private readonly sockets = new Set<Socket>();
-  private readonly connections = new Set<SpdyConnection>();
+  /** Upgraded connections (SPDY sessions and WebSockets), cut by stop(). */
+  private readonly connections = new Set<{ destroy(): void }>();
   private readonly creationTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private base: string | undefined;
@@ -134,56 +139,65 @@ export class StreamingServer {
     socket.on('error', () => socket.destroy());
     const pending = this.take(req);
     if (!pending) return refuse(socket, { status: 404, message: '404 page not found' });
-    // kubelet negotiates the protocol before it looks at the upgrade; a WebSocket client, which
-    // sends no X-Stream-Protocol-Version, is told plainly that only SPDY is served.
-    const notSpdy = checkSpdyUpgrade(req.headers);
-    if (notSpdy && /websocket/i.test(req.headers.upgrade ?? '')) return refuse(socket, notSpdy);
+    if (isWebSocketUpgrade(req.headers)) return this.onWebSocket(req, socket, head, pending);
     const protocols = pending.kind === 'portforward' ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS;
     const negotiated = negotiate(req.headers, protocols);
     if (!('protocol' in negotiated)) return refuse(socket, negotiated);
+    const notSpdy = checkSpdyUpgrade(req.headers);
     if (notSpdy) return refuse(socket, notSpdy);
 
     socket.write(switchingProtocolsResponse(negotiated.protocol));
     const conn = new SpdyConnection(socket, 'server', { idleTimeoutMs: this.idleTimeoutMs });
-    this.connections.add(conn);
-    conn.once('close', () => this.connections.delete(conn));
-    this.serve(conn, pending, negotiated.protocol).catch((err: unknown) => {
+    this.track(conn);
+    const session = pending.kind === 'portforward'
+      ? servePortForward(conn, pending.request.podSandboxId, this.creationTimeoutMs, (port, stream) => this.runtime.portForward(pending.request.podSandboxId, port, stream))
+      : serveRemoteCommand(conn, negotiated.protocol as RemoteCommandProtocol, pending.request, this.creationTimeoutMs, this.runnerFor(pending));
+    session.catch((err: unknown) => {
       debug('streaming session failed: %s', err instanceof Error ? err.message : String(err));
       conn.destroy();
     });
     conn.feed(head);
   }
 
-  private serve(conn: SpdyConnection, pending: PendingRequest, protocol: string): Promise<void> {
-    switch (pending.kind) {
-      case 'exec': {
-        const { containerId, cmd } = pending.request;
-        return serveRemoteCommand(conn, protocol as RemoteCommandProtocol, pending.request, this.creationTimeoutMs, async (io) => {
-          let exitCode: number;
-          try {
-            ({ exitCode } = await this.runtime.exec(containerId, cmd, io));
-          } catch (err) {
-            throw new Error(`error executing command in container: ${err instanceof Error ? err.message : String(err)}`);
-          }
-          return exitCode === 0 ? { kind: 'success' } : { kind: 'exit', exitCode, command: cmd };
-        });
-      }
-      case 'attach': {
-        const { containerId } = pending.request;
-        return serveRemoteCommand(conn, protocol as RemoteCommandProtocol, pending.request, this.creationTimeoutMs, async (io) => {
-          try {
-            await this.runtime.attach(containerId, io);
-          } catch (err) {
-            throw new Error(`error attaching to container: ${err instanceof Error ? err.message : String(err)}`);
-          }
-          return { kind: 'success' };
-        });
-      }
-      case 'portforward': {
-        const { podSandboxId } = pending.request;
-        return servePortForward(conn, podSandboxId, this.creationTimeoutMs, (port, stream) => this.runtime.portForward(podSandboxId, port, stream));
-      }
+  // exec and attach only: kubelet's WebSocket port-forward is not served.
+  private onWebSocket(req: IncomingMessage, socket: Socket, head: Buffer, pending: PendingRequest): void {
+    if (pending.kind === 'portforward') {
+      return refuse(socket, { status: 400, message: 'unable to upgrade: port-forward over WebSocket is not supported by this server: use SPDY/3.1' });
     }
+    const chosen = chooseWebSocketProtocol(req.headers, Object.keys(WEBSOCKET_REMOTE_COMMAND_PROTOCOLS));
+    if (!('protocol' in chosen)) return refuse(socket, chosen);
+    socket.write(webSocketAcceptResponse(req.headers['sec-websocket-key']!, chosen.protocol));
+    this.track(serveWebSocketRemoteCommand(socket, head, chosen.protocol, pending.request, this.idleTimeoutMs, this.runnerFor(pending)));
+  }
+
+  private track(conn: { destroy(): void; once(event: 'close', listener: () => void): unknown }): void {
+    this.connections.add(conn);
+    conn.once('close', () => this.connections.delete(conn));
+  }
+
+  /** Runs an exec or attach request on the runtime and tells how it ended. */
+  private runnerFor(pending: Extract<PendingRequest, { kind: 'exec' | 'attach' }>): (io: StreamingIo) => Promise<Outcome> {
+    if (pending.kind === 'exec') {
+      const { containerId, cmd } = pending.request;
+      return async (io) => {
+        let exitCode: number;
+        try {
+          ({ exitCode } = await this.runtime.exec(containerId, cmd, io));
+        } catch (err) {
+          throw new Error(`error executing command in container: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        return exitCode === 0 ? { kind: 'success' } : { kind: 'exit', exitCode, command: cmd };
+      };
+    }
+    const { containerId } = pending.request;
+    return async (io) => {
+      try {
+        await this.runtime.attach(containerId, io);
+      } catch (err) {
+        throw new Error(`error attaching to container: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return { kind: 'success' };
+    };
   }
 }
 

@@ -39,9 +39,6 @@ export function checkSpdyUpgrade(headers: IncomingHttpHeaders): Refusal | undefi
   const connection = (headers.connection ?? '').toLowerCase();
   const upgrade = (headers.upgrade ?? '').toLowerCase();
   if (connection.includes('upgrade') && upgrade.includes('spdy/3.1')) return undefined;
-  if (upgrade.includes('websocket')) {
-    return { status: 400, message: 'unable to upgrade: WebSocket streaming is not supported by this server: use SPDY/3.1 (client-go, kubectl, crictl do)' };
-  }
   return { status: 400, message: 'unable to upgrade: missing upgrade headers in request: need "Connection: Upgrade" and "Upgrade: SPDY/3.1"' };
 }
 
