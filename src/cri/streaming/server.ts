@@ -1,8 +1,9 @@
 // The CRI streaming server: the HTTP endpoint that kubelet, crictl and critest connect to after
 // Exec, Attach or PortForward returned them a URL. Each URL holds a single-use token for the
-// request it was made for; the connection upgrades to SPDY/3.1 and speaks Kubernetes' remote
-// command or port-forward protocol over it (remote-command.ts, port-forward.ts), while the
-// StreamingRuntime moves the bytes to and from containers.
+// request it was made for; the connection upgrades to SPDY/3.1 (or, for exec and attach, to a
+// WebSocket) and speaks Kubernetes' remote command or port-forward protocol over it
+// (remote-command.ts, remote-command-websocket.ts, port-forward.ts), while the StreamingRuntime
+// moves the bytes to and from containers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -19,9 +20,8 @@ import { serveRemoteCommand } from './remote-command.js';
 import { serveWebSocketRemoteCommand } from './remote-command-websocket.js';
 import { chooseWebSocketProtocol, isWebSocketUpgrade, webSocketAcceptResponse, WEBSOCKET_REMOTE_COMMAND_PROTOCOLS } from './websocket/handshake.js';
 import type { Outcome } from './exit-status.js';
-import type { StreamingIo } from './runtime.js';
 import { servePortForward } from './port-forward.js';
-import type { StreamingRuntime } from './runtime.js';
+import type { StreamingIo, StreamingRuntime } from './runtime.js';
 
 const debug = debuglog('berth:streaming');
 
@@ -36,6 +36,8 @@ export interface StreamingServerOptions {
   streamIdleTimeoutMs?: number;
   /** How long a URL's token stays valid (default 1 min, as kubelet). */
   tokenTtlMs?: number;
+  /** The scheme://host:port clients are given, when not the listening address (e.g. on 0.0.0.0). */
+  baseUrl?: string;
 }
 
 export class StreamingServer {
@@ -71,7 +73,7 @@ export class StreamingServer {
       });
     });
     const { port } = this.http.address() as AddressInfo;
-    this.base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.base = this.options.baseUrl?.replace(/\/+$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     return this.base;
   }
 
@@ -91,7 +93,7 @@ export class StreamingServer {
     return this.base;
   }
 
-  /** Open SPDY sessions and pending tokens, for leak checks. */
+  /** Upgraded connections, open sockets and pending tokens, for leak checks. */
   get stats(): { connections: number; sockets: number; pendingRequests: number } {
     return { connections: this.connections.size, sockets: this.sockets.size, pendingRequests: this.cache.size };
   }
@@ -119,7 +121,8 @@ export class StreamingServer {
   /** The pending request a URL path names, consuming its token; undefined answers 404. */
   private take(req: IncomingMessage): PendingRequest | undefined {
     if (req.method !== 'GET' && req.method !== 'POST') return undefined;
-    const m = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const m = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)$/.exec(path);
     if (!m) return undefined;
     const pending = this.cache.consume(m[2]!);
     return pending?.kind === m[1] ? pending : undefined;

@@ -131,13 +131,13 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
   /** Cuts the socket at once; every open stream is destroyed. */
   destroy(): void {
     if (this.closed) return;
-
     this.closed = true;
     clearTimeout(this.closeTimer);
     this.socket.destroy();
     this.compressor.close();
     this.decompressor.close();
     for (const stream of [...this.streams.values()]) {
+      stream.markRefused(new Error('the SPDY connection closed before the stream opened'));
       stream.remoteClosed = true;
       stream.remoteReset = true;
       stream.destroy();
