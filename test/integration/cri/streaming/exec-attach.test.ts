@@ -201,4 +201,37 @@ describe('streaming server: exec and attach', () => {
     await until('the process is gone and the session settled', () => runtime.running.size === 0 && runtime.active === 0);
     await until('the server closed the connection', () => server.stats.connections === 0 && server.stats.sockets === 0);
   });
+
+  it('closes a silent connection after the idle timeout, ending its session', async () => {
+    const idle = new StreamingServer(runtime, { streamIdleTimeoutMs: 300 });
+    await idle.start();
+    try {
+      const started = Date.now();
+      const r = await remoteCommand(idle.getExec(execReq(['sleep', '60'])).url, {});
+      assert.ok(Date.now() - started >= 250, 'ended by the idle timeout');
+      assert.equal(r.error, '', 'no status: the connection was cut');
+      await until('the process is gone', () => runtime.running.size === 0 && runtime.active === 0);
+      await until('the server forgot the connection', () => idle.stats.connections === 0);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  it('survives a client that resets its streams mid-session', async () => {
+    const url = server.getExec(execReq(['sh', '-c', 'while :; do echo tick; sleep 0.05; done'])).url;
+    await remoteCommand(url, {
+      onStreams: async (streams) => {
+        await new Promise<void>((resolve) => streams.stdout!.once('data', () => resolve()));
+        streams.stdout!.reset();
+        streams.stderr!.reset();
+        await sleep(200);
+        streams.error!.reset();
+        await sleep(100);
+      },
+    });
+    // The output has nowhere to go; the session goes on until the connection is gone.
+    const again = await remoteCommand(server.getExec(execReq(['echo', 'still serving'])).url, {});
+    assert.equal(again.stdout, 'still serving\n');
+    await until('the ticking process is gone', () => runtime.running.size === 0);
+  });
 });
