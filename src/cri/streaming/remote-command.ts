@@ -7,7 +7,6 @@ import type { Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { SpdyConnection } from './spdy/connection.js';
 import type { SpdyStream } from './spdy/stream.js';
-import { RstStatus } from './spdy/frames.js';
 import { errorStreamMessage, type Outcome } from './exit-status.js';
 import { terminalSizes } from './resize.js';
 import type { RemoteCommandProtocol } from './upgrade.js';
@@ -140,9 +139,17 @@ function waitForChannels(conn: SpdyConnection, request: ChannelRequest, resizabl
       settled = true;
       clearTimeout(timer);
       conn.off('close', onClose);
-      // Streams opened after the session started are refused.
+      // A stream the request did not ask for (client-go opens stderr whenever it has somewhere to
+      // write it, whatever the CRI request said) is opened and closed at once while the session
+      // runs: the client reads an empty channel instead of failing. (kubelet never answers it,
+      // and the client gives up after 30 s.)
       conn.off('stream', onStream);
-      conn.on('stream', (extra) => extra.reset(RstStatus.REFUSED_STREAM));
+      conn.on('stream', (extra) => {
+        conn.accept(extra).then(() => {
+          extra.resume();
+          extra.end();
+        }, () => undefined);
+      });
       resolve(result);
     };
     const onClose = (): void => done(undefined);

@@ -64,6 +64,13 @@ describe('streaming server: exec and attach', () => {
     assert.equal(r.error, SUCCESS);
   });
 
+  it('opens and closes at once a stream the request did not ask for', async () => {
+    // cat waits for stdin, which is written after all streams are open: the session is still on.
+    const url = server.getExec(execReq(['cat'], { stdin: true, stderr: false })).url;
+    const r = await remoteCommand(url, { stdin: 'in' });
+    assert.deepEqual(r, { stdout: 'in', stderr: '', error: SUCCESS });
+  });
+
   it('reports a non-zero exit code as client-go parses it', async () => {
     const url = server.getExec(execReq(['sh', '-c', 'exit 3'])).url;
     const r = await remoteCommand(url, {});
