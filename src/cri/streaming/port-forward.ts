@@ -72,7 +72,7 @@ export function servePortForward(
     if (pair.data && pair.error) {
       clearTimeout(pair.timer);
       pairs.delete(requestId);
-      void run(pair.data, pair.error);
+      run(pair.data, pair.error).catch((err: unknown) => debug('port-forward request %s failed: %s', requestId, String(err)));
     }
   };
 

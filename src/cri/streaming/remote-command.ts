@@ -157,7 +157,7 @@ function waitForChannels(conn: SpdyConnection, request: ChannelRequest, resizabl
       const type = stream.header('streamType');
       if (!STREAM_TYPES.includes(type as (typeof STREAM_TYPES)[number])) {
         debug('unexpected stream type %s', type);
-        void conn.accept(stream).then(() => stream.resume());
+        conn.accept(stream).then(() => stream.resume(), () => undefined);
         return;
       }
       channels[type as keyof Channels] = stream;

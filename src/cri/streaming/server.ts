@@ -21,6 +21,7 @@ import { serveWebSocketRemoteCommand } from './remote-command-websocket.js';
 import { chooseWebSocketProtocol, isWebSocketUpgrade, webSocketAcceptResponse, WEBSOCKET_REMOTE_COMMAND_PROTOCOLS } from './websocket/handshake.js';
 import type { Outcome } from './exit-status.js';
 import { servePortForward } from './port-forward.js';
+import { serveWebSocketPortForward, WEBSOCKET_PORT_FORWARD_PROTOCOLS } from './port-forward-websocket.js';
 import type { StreamingIo, StreamingRuntime } from './runtime.js';
 
 const debug = debuglog('berth:streaming');
@@ -162,10 +163,16 @@ export class StreamingServer {
     conn.feed(head);
   }
 
-  // exec and attach only: kubelet's WebSocket port-forward is not served.
   private onWebSocket(req: IncomingMessage, socket: Socket, head: Buffer, pending: PendingRequest): void {
     if (pending.kind === 'portforward') {
-      return refuse(socket, { status: 400, message: 'unable to upgrade: port-forward over WebSocket is not supported by this server: use SPDY/3.1' });
+      // Over a WebSocket the ports are the CRI request's: the channels exist from the start.
+      const { podSandboxId, port: ports } = pending.request;
+      if (ports.length === 0) return refuse(socket, { status: 400, message: 'unable to upgrade: port-forward over WebSocket needs the ports in the PortForward request' });
+      const chosenPf = chooseWebSocketProtocol(req.headers, WEBSOCKET_PORT_FORWARD_PROTOCOLS);
+      if (!('protocol' in chosenPf)) return refuse(socket, chosenPf);
+      socket.write(webSocketAcceptResponse(req.headers['sec-websocket-key']!, chosenPf.protocol));
+      this.track(serveWebSocketPortForward(socket, head, chosenPf.protocol, podSandboxId, ports, this.idleTimeoutMs, (port, stream) => this.runtime.portForward(podSandboxId, port, stream)));
+      return;
     }
     const chosen = chooseWebSocketProtocol(req.headers, Object.keys(WEBSOCKET_REMOTE_COMMAND_PROTOCOLS));
     if (!('protocol' in chosen)) return refuse(socket, chosen);

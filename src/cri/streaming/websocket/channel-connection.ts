@@ -5,7 +5,7 @@
 // [255, N] closes channel N (so a client can end stdin).
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Readable, Writable } from 'node:stream';
+import { Duplex, Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
 import { Opcode, WsMessageParser, closePayload, encodeWsFrame } from './frames.js';
 
@@ -39,17 +39,21 @@ export class WsChannelConnection extends EventEmitter<{ close: [] }> {
     super();
     socket.setNoDelay(true);
     if (options.idleTimeoutMs) socket.setTimeout(options.idleTimeoutMs, () => this.destroy());
-    for (const channel of options.readChannels) {
-      this.readers.set(channel, new Readable({ read: () => this.readWanted(channel) }));
-    }
-    for (const channel of options.writeChannels) {
-      this.writers.set(channel, new Writable({
-        write: (chunk: Buffer, _enc, callback) => void this.sendOn(channel, chunk).then(() => callback()),
-        final: (callback) => {
-          if (this.options.closeChannel) void this.sendOn(CLOSE_CHANNEL, Buffer.from([channel])).then(() => callback());
-          else callback();
-        },
-      }));
+    // A channel both sides write (port-forward's data) is one Duplex, in both tables.
+    for (const channel of new Set([...options.readChannels, ...options.writeChannels])) {
+      const readable = options.readChannels.includes(channel);
+      const writable = options.writeChannels.includes(channel);
+      const read = (): void => this.readWanted(channel);
+      const write = (chunk: Buffer, _enc: BufferEncoding, callback: () => void): void => void this.sendOn(channel, chunk).then(() => callback());
+      const final = (callback: () => void): void => {
+        if (this.options.closeChannel) void this.sendOn(CLOSE_CHANNEL, Buffer.from([channel])).then(() => callback());
+        else callback();
+      };
+      const stream = readable && writable ? new Duplex({ read, write, final, allowHalfOpen: true })
+        : readable ? new Readable({ read })
+        : new Writable({ write, final });
+      if (readable) this.readers.set(channel, stream as Readable);
+      if (writable) this.writers.set(channel, stream as Writable);
     }
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('error', () => this.destroy());
@@ -63,6 +67,12 @@ export class WsChannelConnection extends EventEmitter<{ close: [] }> {
 
   reader(channel: number): Readable | undefined {
     return this.readers.get(channel);
+  }
+
+  /** A channel both sides write, as one stream. */
+  duplex(channel: number): Duplex | undefined {
+    const stream = this.readers.get(channel);
+    return stream instanceof Duplex && this.writers.get(channel) === stream ? stream : undefined;
   }
 
   writer(channel: number): Writable | undefined {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamingServer } from '../../../../src/cri/streaming/server.js';
 import { ProcessRuntime } from '../../../helpers/streaming-runtime.js';
 import { PortForwardClient, readAll, upgrade } from '../../../helpers/spdy-client.js';
+import { channelText, wsConnect } from '../../../helpers/websocket-client.js';
 
 const LISTENER = fileURLToPath(new URL('../../../helpers/netns-listener.js', import.meta.url));
 const NETNS = `berth-pf-${process.pid}`;
@@ -20,7 +21,7 @@ function run(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
-function startListener(port: number, mode: 'echo' | 'greet'): Promise<ChildProcess> {
+function startListener(port: number, mode: 'echo' | 'greet' | 'chat'): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', NETNS, process.execPath, LISTENER, String(port), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
@@ -56,7 +57,7 @@ describe('streaming server: port-forward into a network namespace', () => {
     run('ip', ['netns', 'add', NETNS]);
     run('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
     runtime.sandboxes.set('sb1', NETNS_PATH);
-    listeners.push(await startListener(8080, 'echo'), await startListener(8081, 'echo'), await startListener(7000, 'greet'));
+    listeners.push(await startListener(8080, 'echo'), await startListener(8081, 'echo'), await startListener(7000, 'greet'), await startListener(7001, 'chat'));
     await server.start();
   });
   after(async () => {
@@ -144,5 +145,21 @@ describe('streaming server: port-forward into a network namespace', () => {
     client.close();
     await until('the forward settled and its helper is gone', () => runtime.active === 0 && dialHelpers() === 0);
     await until('the server closed the connection', () => server.stats.connections === 0);
+  });
+
+  it('forwards the request\'s ports over a WebSocket, channels 2i and 2i+1', async () => {
+    const ws = await wsConnect(server.getPortForward({ podSandboxId: 'sb1', port: [7001, 7000, 9] }).url, ['v4.channel.k8s.io']);
+    assert.equal(ws.protocol, 'v4.channel.k8s.io');
+    ws.send(0, 'hi there, bye');
+    await ws.closed;
+    const portOf = (channel: number): number => ws.messages.find((m) => m.channel === channel)!.data.readUInt16LE(0);
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map(portOf), [7001, 7001, 7000, 7000, 9, 9]);
+    const after = (channel: number): string => Buffer.concat(ws.messages.filter((m) => m.channel === channel).slice(1).map((m) => m.data)).toString();
+    assert.equal(after(0), 'echo:hi there, bye');
+    assert.equal(after(2), 'hello from port 7000\n');
+    assert.equal(after(3), '');
+    assert.match(after(5), /^error forwarding port 9 to pod sb1, uid : failed to execute portforward .* connection refused/);
+    assert.equal(channelText(ws, 1).length, 2, 'nothing but the port on a good error channel');
+    await until('the forwards settled', () => runtime.active === 0 && dialHelpers() === 0);
   });
 });

@@ -92,13 +92,13 @@ describe('streaming server: exec and attach over WebSocket', () => {
     assert.equal(channelText(ws, 3), SUCCESS);
   });
 
-  it('refuses unknown protocols and port-forward', async () => {
+  it('refuses unknown protocols, and port-forward without ports', async () => {
     const unknown = await wsConnect(server.getExec(execReq(['true'])).url, ['v9.channel.k8s.io']);
     assert.equal(unknown.status, 400);
     assert.match(unknown.body, /requested protocol\(s\) are not supported/);
-    const pf = await wsConnect(server.getPortForward({ podSandboxId: 's', port: [80] }).url, ['portforward.k8s.io']);
+    const pf = await wsConnect(server.getPortForward({ podSandboxId: 's', port: [] }).url, ['v4.channel.k8s.io']);
     assert.equal(pf.status, 400);
-    assert.match(pf.body, /port-forward over WebSocket is not supported/);
+    assert.match(pf.body, /port-forward over WebSocket needs the ports/);
   });
 
   it('leaks nothing when the client vanishes', async () => {
