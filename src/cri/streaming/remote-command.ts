@@ -1,7 +1,8 @@
 // exec and attach over an upgraded SPDY connection, as kubelet serves them: the client opens one
 // stream per channel (error, stdin, stdout, stderr, resize), each marked by its "streamType"
 // header; once all expected streams are there the command runs with them, and its outcome goes on
-// the error stream before the connection closes.
+// the error stream before the connection closes. runSession, the part after the streams are
+// there, is shared with the WebSocket transport (remote-command-websocket.ts).
 import { finished } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
@@ -37,12 +38,11 @@ export function protocolVersion(protocol: RemoteCommandProtocol): number {
   return m ? Number(m[1]) : 1;
 }
 
-/** The connection a session runs over (SPDY or WebSocket): it says when it is gone and closes. */
+/** The connection a session runs over (SPDY or WebSocket): it says when it is gone. */
 export interface SessionTransport {
   readonly isClosed: boolean;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
-  close(): void;
 }
 
 /** A session's channels, each there only when the request asked for it. */

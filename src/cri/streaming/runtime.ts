@@ -4,7 +4,7 @@
 //
 // Contract for exec and attach:
 // - `io.stdin` is there only when the client asked for stdin; it ends when the client closes it
-//   (or vanishes). `io.stdout`/`io.stderr` are there only when asked for; with `tty` there is no
+//   (or vanishes; WebSocket clients before v5.channel.k8s.io cannot close it otherwise). `io.stdout`/`io.stderr` are there only when asked for; with `tty` there is no
 //   stderr (the terminal merges it into stdout).
 // - Write the process's output to them; the server ends them after the call settles (ending them
 //   earlier is fine).
