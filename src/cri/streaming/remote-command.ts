@@ -141,8 +141,10 @@ function waitForChannels(conn: SpdyConnection, request: ChannelRequest, resizabl
       conn.off('close', onClose);
       // A stream the request did not ask for (client-go opens stderr whenever it has somewhere to
       // write it, whatever the CRI request said) is opened and closed at once while the session
-      // runs: the client reads an empty channel instead of failing. (kubelet never answers it,
-      // and the client gives up after 30 s.)
+      // runs: the client reads an empty channel instead of failing. kubelet never answers it, and
+      // the client gives up after 30 s; here too, if output already floods the client, its SPDY
+      // workers block on the unread stdout and miss the answer. Requests that match the client's
+      // streams (crictl's and critest's do) never get here.
       conn.off('stream', onStream);
       conn.on('stream', (extra) => {
         conn.accept(extra).then(() => {
