@@ -4,7 +4,7 @@
 // oci.DevicesFromPath, and runc's devices.HostDevices).
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { errnoOf, invalid } from '../../../common/errors.js';
+import { invalid } from '../../../common/errors.js';
 import type { Device, DeviceCgroupRule } from '../../../runtime/spec/types.js';
 import type { DeviceMapping } from '../api-types.js';
 import { defaultDeviceRules } from '../../../runtime/spec/container-defaults.js';
