@@ -6,6 +6,7 @@ import { join, posix } from 'node:path';
 import { errnoOf } from '../../common/errors.js';
 import type { Device } from './types.js';
 
+// Linux's dev_t encoding (glibc's gnu_dev_major/minor).
 const major = (rdev: bigint): number => Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
 const minor = (rdev: bigint): number => Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
 

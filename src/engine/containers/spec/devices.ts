@@ -15,8 +15,6 @@ export interface DeviceResult {
   rules: DeviceCgroupRule[];
 }
 
-// Linux's dev_t encoding (glibc's gnu_dev_major/minor).
-
 const rule = (d: Device, access: string): DeviceCgroupRule => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access });
 
 /**
