@@ -158,4 +158,7 @@ int op_wait_start(struct ctx *c, struct reader *r);
 /* reaper.c: `berth-init -- CMD…`, the --init PID 1. */
 int reaper_main(int argc, char **argv);
 
+/* pause.c: `pause`, a pod sandbox's PID 1. */
+int pause_main(int argc, char **argv);
+
 #endif

@@ -1,4 +1,5 @@
-/* berth-init entry point: `berth-init <sync-fd>`.
+/* berth-init entry point: `berth-init <sync-fd>`; also `berth-init -- CMD…` (the --init reaper,
+ * reaper.c) and, started under the name `pause`, a pod sandbox's pause process (pause.c).
  * Re-executes itself from a sealed memfd (so a container can never overwrite the binary on the
  * host, CVE-2019-5736), reads the plan from the sync socket, and runs its operations in order. */
 #include "init.h"
@@ -72,7 +73,14 @@ static int run_plan(struct ctx *c, const uint8_t *plan, uint32_t len) {
   return 0;
 }
 
+/* The name it was started under: "pause" makes it a pod sandbox's pause process. */
+static const char *program_name(const char *argv0) {
+  const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+  return slash ? slash + 1 : argv0 ? argv0 : "";
+}
+
 int main(int argc, char **argv, char **envp) {
+  if (strcmp(program_name(argv[0]), "pause") == 0) return pause_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "--") == 0) return reaper_main(argc, argv); /* --init */
   if (argc < 2) {
     fprintf(stderr, "berth-init: this program is started by the berth runtime, not by hand\n");

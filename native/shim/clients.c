@@ -1,6 +1,6 @@
 /* shim.sock: every connection starts with one request line.
  *   attach STREAMS   "ok", then output (framed, or raw with a terminal); bytes sent go to stdin
- *   control          then lines: resize R C | close-stdin | signal N | state | shutdown
+ *   control          then lines: resize R C | close-stdin | signal N | state | shutdown | reopen-log
  *   wait             "exit STATUS OOM EXITEDAT_NS" once the process has exited
  * See native/shim/README.md. */
 #include <errno.h>
@@ -120,6 +120,11 @@ static void control_command(struct shim *s, struct client *c, const char *line) 
   } else if (strcmp(line, "state") == 0) {
     if (s->exited) client_say(s, c, "exited %d", s->exit_status);
     else client_say(s, c, "running %d", (int)s->pid);
+  } else if (strcmp(line, "reopen-log") == 0) {
+    /* The kubelet has renamed the log away (its rotation): new lines go to a new file. */
+    if (s->log_fd < 0) client_say(s, c, "error the process has no log");
+    else if (log_reopen(s) < 0) client_say(s, c, "error reopen log %s: %s", s->log_path, strerror(errno));
+    else client_say(s, c, "ok");
   } else if (strcmp(line, "shutdown") == 0) {
     /* The process is killed; the shim goes once it is reaped, the way every exit ends. */
     if (running) kill(s->pid, SIGKILL);

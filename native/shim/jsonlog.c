@@ -1,32 +1,14 @@
 /* The container log in Docker's json-file format: one {"log":…,"stream":…,"time":…} object per
  * line, strings escaped as Go's encoding/json escapes them, rotated by size and file count
  * (PATH, PATH.1, … PATH.N-1, oldest last). A file never grows past the size bound unless one
- * entry alone is larger. */
+ * entry alone is larger. The file itself (opening, buffering, the entries' time) is logfile.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
-
-/* Worst case per input byte is 6 output bytes (\u00XX); plus the fixed parts of an entry. */
-#define ENTRY_MAX (LOG_LINE_MAX * 6 + 128)
-/* Entries are gathered up to this many bytes and written together (a write per line was the
- * log's bottleneck with chatty containers); the main loop flushes after every turn. */
-#define LOG_BUF_MAX (256 * 1024)
-
-int jsonlog_open(struct shim *s) {
-  s->log_entry = malloc(ENTRY_MAX);
-  s->log_buf = malloc(LOG_BUF_MAX);
-  s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (s->log_entry == NULL || s->log_buf == NULL || s->log_fd < 0) return -1;
-  off_t end = lseek(s->log_fd, 0, SEEK_END);
-  s->log_size = end < 0 ? 0 : end;
-  return 0;
-}
 
 static void rotate(struct shim *s) {
   if (s->log_max_files <= 1) {
@@ -48,65 +30,48 @@ static void rotate(struct shim *s) {
   s->log_size = 0;
 }
 
-/* Docker's entry time (Go's RFC3339Nano: the fraction without trailing zeros) into dst; returns
- * its length. The date part is formatted once a second: a chatty container logs many lines in
- * each, and strftime per line was a fair share of the shim's time. */
-static size_t entry_time(struct shim *s, char *dst) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  if (now.tv_sec != s->log_date_sec || s->log_date[0] == '\0') {
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(s->log_date, sizeof s->log_date, "%Y-%m-%dT%H:%M:%S", &tm);
-    s->log_date_sec = now.tv_sec;
-  }
-  size_t o = strlen(s->log_date);
-  memcpy(dst, s->log_date, o);
-  char frac[10];
-  long ns = now.tv_nsec;
-  for (int i = 8; i >= 0; i--, ns /= 10) frac[i] = (char)('0' + ns % 10);
-  int digits = 9;
-  while (digits > 0 && frac[digits - 1] == '0') digits--;
-  if (digits > 0) {
-    dst[o++] = '.';
-    memcpy(dst + o, frac, (size_t)digits);
-    o += (size_t)digits;
-  }
-  dst[o++] = 'Z';
-  return o;
-}
-
 static size_t append(char *dst, const char *text) {
   size_t n = strlen(text);
   memcpy(dst, text, n);
   return n;
 }
 
-void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n) {
+static void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n) {
   char *e = s->log_entry;
   size_t o = append(e, "{\"log\":\"");
   o += json_escape(e + o, (const unsigned char *)line, n);
   o += append(e + o, id == STREAM_STDOUT ? "\",\"stream\":\"stdout\",\"time\":\"" : "\",\"stream\":\"stderr\",\"time\":\"");
-  o += entry_time(s, e + o);
+  o += log_time(s, e + o);
   o += append(e + o, "\"}\n");
   long long pending = s->log_size + (long long)s->log_buf_len;
   if (s->log_max_size > 0 && pending > 0 && pending + (long long)o > s->log_max_size) {
-    jsonlog_flush(s);
+    log_flush(s);
     rotate(s);
   }
-  if (s->log_buf_len + o > LOG_BUF_MAX) jsonlog_flush(s);
-  memcpy(s->log_buf + s->log_buf_len, e, o);
-  s->log_buf_len += o;
+  log_append(s, e, o);
 }
 
-/* Writes the gathered entries. A full disk loses them, not the container: it keeps running and
- * logging resumes; a short write is cut back so no half entry stays in the file. */
-void jsonlog_flush(struct shim *s) {
-  if (s->log_buf_len == 0 || s->log_fd < 0) return;
-  ssize_t w = write(s->log_fd, s->log_buf, s->log_buf_len);
-  if (w > 0) s->log_size += w;
-  if (w > 0 && (size_t)w < s->log_buf_len && ftruncate(s->log_fd, s->log_size - w) == 0) s->log_size -= w;
-  s->log_buf_len = 0;
+/* Feeds the log one stream's bytes, cut into lines; a line longer than LOG_LINE_MAX is logged
+ * in pieces, each a partial entry (no trailing newline), as Docker does. */
+void jsonlog_feed(struct shim *s, struct stream *st, const char *data, size_t n) {
+  while (n > 0) {
+    const char *nl = memchr(data, '\n', n);
+    size_t take = nl ? (size_t)(nl - data) + 1 : n;
+    size_t room = LOG_LINE_MAX - st->line_len;
+    if (take > room) take = room;
+    memcpy(st->line + st->line_len, data, take);
+    st->line_len += take;
+    data += take;
+    n -= take;
+    if (st->line[st->line_len - 1] == '\n' || st->line_len == LOG_LINE_MAX) jsonlog_end(s, st);
+  }
+}
+
+/* Logs what is left of the line being assembled (at the end of the stream, a partial entry). */
+void jsonlog_end(struct shim *s, struct stream *st) {
+  if (st->line_len == 0) return;
+  jsonlog_write(s, st->id, st->line, st->line_len);
+  st->line_len = 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not one. */

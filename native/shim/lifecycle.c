@@ -78,7 +78,7 @@ void finish(struct shim *s) {
     if (s->out[i].fd >= 0) close(s->out[i].fd);
     s->out[i].fd = -1;
   }
-  jsonlog_flush(s);
+  log_flush(s);
   if (s->log_fd >= 0) fsync(s->log_fd);
   fifo_close_all(s);
   write_exit_file(s);

@@ -22,8 +22,9 @@
 static void usage(const char *why) {
   fprintf(stderr,
           "berth-shim: %s\n"
-          "usage: berth-shim [--namespace NS] --id ID --dir DIR --pid-file FILE [--log FILE [--log-max-size BYTES]\n"
-          "       [--log-max-files N]] [--stdin] [--stdin-once] [--terminal] [--oom-file FILE]\n"
+          "usage: berth-shim [--namespace NS] --id ID --dir DIR --pid-file FILE\n"
+          "       [--log FILE [--log-format json-file|cri] [--log-max-size BYTES] [--log-max-files N]\n"
+          "       [--log-max-line BYTES]] [--stdin] [--stdin-once] [--terminal] [--oom-file FILE]\n"
           "       [--hold-output MS] [--stdin-fifo PATH] [--stdout-fifo PATH] [--stderr-fifo PATH]\n"
           "       [--pass-fd N]... -- LAUNCHER [ARG]...\n",
           why);
@@ -40,7 +41,17 @@ static long long number(const char *flag, const char *v) {
   return n;
 }
 
+/* The log options that belong to one format only: said wrong, they are an error, not ignored. */
+static void check_log_options(const struct shim *s, int rotation_given, int max_line_given) {
+  if (s->log_format == LOG_CRI && rotation_given)
+    usage("--log-max-size and --log-max-files are for json-file: with --log-format cri the kubelet rotates the log");
+  if (s->log_format != LOG_CRI && max_line_given) usage("--log-max-line is for --log-format cri");
+  if (s->log_format == LOG_CRI && (s->log_max_line == 0 || s->log_max_line > CRI_LINE_MAX_LIMIT))
+    usage("--log-max-line takes 1 to 16777216 bytes");
+}
+
 static void parse_args(struct shim *s, int argc, char **argv) {
+  int rotation_given = 0, max_line_given = 0;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *f = argv[i];
@@ -58,8 +69,13 @@ static void parse_args(struct shim *s, int argc, char **argv) {
     else if (strcmp(f, "--dir") == 0) s->dir = v;
     else if (strcmp(f, "--pid-file") == 0) s->pid_file = v;
     else if (strcmp(f, "--log") == 0) s->log_path = v;
-    else if (strcmp(f, "--log-max-size") == 0) s->log_max_size = number(f, v);
-    else if (strcmp(f, "--log-max-files") == 0) s->log_max_files = (int)number(f, v);
+    else if (strcmp(f, "--log-format") == 0) {
+      if (strcmp(v, "cri") == 0) s->log_format = LOG_CRI;
+      else if (strcmp(v, "json-file") == 0) s->log_format = LOG_JSON_FILE;
+      else usage("--log-format is json-file or cri");
+    } else if (strcmp(f, "--log-max-size") == 0) s->log_max_size = number(f, v), rotation_given = 1;
+    else if (strcmp(f, "--log-max-files") == 0) s->log_max_files = (int)number(f, v), rotation_given = 1;
+    else if (strcmp(f, "--log-max-line") == 0) s->log_max_line = (size_t)number(f, v), max_line_given = 1;
     else if (strcmp(f, "--oom-file") == 0) s->oom_file = v;
     else if (strcmp(f, "--hold-output") == 0) s->hold_ms = number(f, v);
     else if (strcmp(f, "--pass-fd") == 0) {
@@ -70,6 +86,7 @@ static void parse_args(struct shim *s, int argc, char **argv) {
   }
   if (i + 1 >= argc) usage("no launcher after --");
   if (!s->id || !s->dir || !s->pid_file) usage("--id, --dir and --pid-file are required");
+  check_log_options(s, rotation_given, max_line_given);
   s->launcher_argv = argv + i + 1;
 }
 
@@ -128,7 +145,7 @@ static void setup_stage_two(struct shim *s) {
   if ((s->listen_fd = listen_unix("shim.sock")) < 0) report_failure(s, "socket %s/shim.sock: %s", s->dir, strerror(errno));
   char err[512];
   if (fifo_open_all(s, err, sizeof err) < 0) report_failure(s, "%s", err);
-  if (s->log_path && jsonlog_open(s) < 0) report_failure(s, "log %s: %s", s->log_path, strerror(errno));
+  if (s->log_path && log_open(s) < 0) report_failure(s, "log %s: %s", s->log_path, strerror(errno));
 }
 
 static void on_signals(struct shim *s) {
@@ -191,13 +208,14 @@ static void loop_once(struct shim *s) {
   }
   if (p[n - 1].revents) stdin_write_pending(s);
   clients_reap_closed(s);
-  jsonlog_flush(s);
+  log_flush(s);
 }
 
 int main(int argc, char **argv) {
   static struct shim s; /* static only for its size; everything is reached through the pointer */
   s.log_max_size = 10 * 1024 * 1024;
   s.log_max_files = 5;
+  s.log_max_line = LOG_LINE_MAX; /* containerd's default max_container_log_line_size */
   s.console_listen = s.stdin_fd = s.log_fd = s.report_fd = -1;
   for (int i = 0; i < 3; i++) s.out[i].fd = s.fifo[i].fd = -1;
   s.oom_base = -1;

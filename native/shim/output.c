@@ -1,36 +1,33 @@
-/* The container's stdio: output read from its pipes (or pty) goes to the json-file log and to
+/* The container's stdio: output read from its pipes (or pty) goes to the log and to
  * every attacher; attachers' input goes to its stdin. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-/* Feeds the log one stream's bytes, cut into lines; a line longer than LOG_LINE_MAX is logged
- * in pieces, each a partial entry (no trailing newline), as Docker does. */
-static void log_lines(struct shim *s, struct stream *st, const char *data, size_t n) {
-  while (n > 0) {
-    const char *nl = memchr(data, '\n', n);
-    size_t take = nl ? (size_t)(nl - data) + 1 : n;
-    size_t room = LOG_LINE_MAX - st->line_len;
-    if (take > room) take = room;
-    memcpy(st->line + st->line_len, data, take);
-    st->line_len += take;
-    data += take;
-    n -= take;
-    if (st->line[st->line_len - 1] == '\n' || st->line_len == LOG_LINE_MAX) output_flush_line(s, st);
+/* Feeds the log one stream's bytes, in the format asked for. */
+static void log_output(struct shim *s, struct stream *st, const char *data, size_t n) {
+  if (s->log_fd < 0) return;
+  if (st->line == NULL) {
+    st->line = malloc(s->log_format == LOG_CRI ? s->log_max_line + 1 : LOG_LINE_MAX);
+    if (st->line == NULL) return; /* the container runs on, unlogged */
   }
+  if (s->log_format == LOG_CRI) crilog_feed(s, st, data, n);
+  else jsonlog_feed(s, st, data, n);
 }
 
+/* Logs the line the stream left unfinished (at its end, or when the shim stops reading it). */
 void output_flush_line(struct shim *s, struct stream *st) {
-  if (st->line_len == 0) return;
-  if (s->log_fd >= 0) jsonlog_write(s, st->id, st->line, st->line_len);
-  st->line_len = 0;
+  if (s->log_fd < 0 || st->line == NULL) return;
+  if (s->log_format == LOG_CRI) crilog_end(s, st);
+  else jsonlog_end(s, st);
 }
 
 void output_deliver(struct shim *s, struct stream *st, const char *data, size_t n) {
-  log_lines(s, st, data, n);
+  log_output(s, st, data, n);
   fifo_output(s, st->id, data, n);
   unsigned char header[8] = { (unsigned char)st->id, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
   int bit = st->id == STREAM_STDOUT ? 2 : 4;

@@ -17,6 +17,7 @@
 #define MAX_CLIENTS 128
 #define MAX_REAPED 64
 #define LOG_LINE_MAX 16384           /* longer lines are logged as partial entries, like Docker */
+#define CRI_LINE_MAX_LIMIT (16 * 1024 * 1024) /* the largest --log-max-line */
 #define LAUNCH_OUTPUT_MAX (256 * 1024) /* output held back while the launcher runs, per stream */
 #define CLIENT_OUTPUT_MAX (4 * 1024 * 1024) /* an attacher further behind than this is dropped */
 #define STDIN_PENDING_MAX (64 * 1024)
@@ -37,7 +38,7 @@ enum stream_id { STREAM_STDOUT = 1, STREAM_STDERR = 2 };
 struct stream {
   int fd;
   enum stream_id id;
-  char line[LOG_LINE_MAX]; /* the log line being assembled */
+  char *line; /* the log line being assembled (allocated with the first output) */
   size_t line_len;
   struct buf held; /* output read while the launcher runs */
 };
@@ -48,6 +49,9 @@ struct fifo {
   int fd;
   struct buf pending; /* output not yet taken by the pipe */
 };
+
+/* --log-format: Docker's json-file (default) or the kubelet's CRI format. */
+enum log_format { LOG_JSON_FILE, LOG_CRI };
 
 enum client_kind { CLIENT_NEW, CLIENT_ATTACH, CLIENT_CONTROL, CLIENT_WAIT };
 
@@ -67,8 +71,10 @@ struct shim {
   /* Options. */
   const char *namespace; /* only for the command line: ps shows whose container this is */
   const char *id, *dir, *pid_file, *log_path, *oom_file;
-  long long log_max_size;
+  enum log_format log_format;
+  long long log_max_size; /* json-file rotation */
   int log_max_files;
+  size_t log_max_line; /* cri: longer lines are cut into partial entries */
   int want_stdin, stdin_once, terminal;
   long long hold_ms; /* --hold-output: keep output for the first attacher this long */
   int pass_fds[MAX_PASS_FDS];
@@ -100,7 +106,7 @@ struct shim {
   struct stream out[3]; /* stdout pipe, stderr pipe, pty master */
   struct fifo fifo[3];  /* --stdin-fifo, --stdout-fifo, --stderr-fifo */
 
-  /* The json-file log. */
+  /* The log (json-file or CRI). */
   int log_fd;
   long long log_size;
   char *log_entry; /* room for one encoded entry */
@@ -146,11 +152,21 @@ void fifo_output(struct shim *s, enum stream_id id, const char *data, size_t n);
 void fifo_stdin_readable(struct shim *s);
 void fifo_close_all(struct shim *s);
 
+/* logfile.c */
+int log_open(struct shim *s);
+int log_reopen(struct shim *s);
+void log_append(struct shim *s, const char *entry, size_t n);
+void log_flush(struct shim *s);
+size_t log_time(struct shim *s, char *dst);
+
 /* jsonlog.c */
-int jsonlog_open(struct shim *s);
-void jsonlog_write(struct shim *s, enum stream_id id, const char *line, size_t n);
-void jsonlog_flush(struct shim *s);
+void jsonlog_feed(struct shim *s, struct stream *st, const char *data, size_t n);
+void jsonlog_end(struct shim *s, struct stream *st);
 size_t json_escape(char *dst, const unsigned char *src, size_t n);
+
+/* crilog.c */
+void crilog_feed(struct shim *s, struct stream *st, const char *data, size_t n);
+void crilog_end(struct shim *s, struct stream *st);
 
 /* clients.c */
 void clients_accept(struct shim *s);

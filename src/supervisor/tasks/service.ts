@@ -11,7 +11,7 @@ import type { RuntimeDriver } from './driver.js';
 import { OciCliDriver } from './oci-cli-driver.js';
 import { findRuntimeBinary } from './runtime-binary.js';
 import { type ExitStatus, readExitFile, ShimClient } from './shim-client.js';
-import type { ShimOptions } from './shim-process.js';
+import type { ShimLogOptions, ShimOptions } from './shim-process.js';
 import { type StdioPaths, type TaskRecord, TaskStore } from './task-store.js';
 
 export type TaskEventType = 'created' | 'started' | 'exited' | 'oom' | 'paused' | 'resumed' | 'deleted' | 'exec-started' | 'exec-exited';
@@ -35,7 +35,8 @@ export interface CreateTaskOptions {
   terminal?: boolean;
   stdin?: boolean;
   stdinOnce?: boolean;
-  log?: ShimOptions['log'];
+  /** The process's log: Docker's json-file (default) or, with format 'cri', the kubelet's. */
+  log?: ShimLogOptions;
   /** containerd's stdio FIFOs, pumped by the shim (ctr's create request). */
   fifos?: StdioPaths;
 }

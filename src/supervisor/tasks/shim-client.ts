@@ -75,6 +75,14 @@ export class ShimClient {
     return this.control('state');
   }
 
+  /**
+   * Closes the log file and opens it again at the same path (created if missing): after the
+   * kubelet renamed the file away, new lines go to a new one. Fails if it cannot be created.
+   */
+  reopenLog(): Promise<string> {
+    return this.control('reopen-log');
+  }
+
   shutdown(): Promise<string> {
     return this.control('shutdown');
   }

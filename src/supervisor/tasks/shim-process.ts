@@ -10,6 +10,27 @@ export interface Command {
   args: string[];
 }
 
+/** Docker's json-file log (the default): rotated by the shim by size and count. */
+export interface JsonFileLogOptions {
+  path: string;
+  format?: 'json-file';
+  maxSize?: number;
+  maxFiles?: number;
+}
+
+/**
+ * The kubelet's CRI log ("TIME STREAM F|P TEXT" lines), as containerd's CRI writes it: never
+ * rotated by the shim (the kubelet renames the file and calls ShimClient.reopenLog()).
+ */
+export interface CriLogOptions {
+  path: string;
+  format: 'cri';
+  /** Longer lines are cut into partial (P) entries of this many bytes; 16 KiB by default. */
+  maxLine?: number;
+}
+
+export type ShimLogOptions = JsonFileLogOptions | CriLogOptions;
+
 export interface ShimOptions {
   id: string;
   /** The task's namespace: named on the command line so ps tells whose container a shim keeps. */
@@ -19,7 +40,7 @@ export interface ShimOptions {
   /** The task directory: the shim's socket, exit file and console socket live here. */
   dir: string;
   pidFile: string;
-  log?: { path: string; maxSize?: number; maxFiles?: number };
+  log?: ShimLogOptions;
   stdin?: boolean;
   stdinOnce?: boolean;
   terminal?: boolean;
@@ -43,11 +64,7 @@ export function shimBinaryPath(): string {
 /** The shim's command line around `launcher`. */
 export function shimCommand(opts: ShimOptions, launcher: Command): Command {
   const args = [...(opts.namespace ? ['--namespace', opts.namespace] : []), '--id', opts.id, '--dir', opts.dir, '--pid-file', opts.pidFile];
-  if (opts.log) {
-    args.push('--log', opts.log.path);
-    if (opts.log.maxSize !== undefined) args.push('--log-max-size', String(opts.log.maxSize));
-    if (opts.log.maxFiles !== undefined) args.push('--log-max-files', String(opts.log.maxFiles));
-  }
+  if (opts.log) args.push(...logArgs(opts.log));
   if (opts.stdin) args.push('--stdin');
   if (opts.stdinOnce) args.push('--stdin-once');
   if (opts.terminal) args.push('--terminal');
@@ -58,6 +75,25 @@ export function shimCommand(opts: ShimOptions, launcher: Command): Command {
   if (opts.holdOutputMs) args.push('--hold-output', String(opts.holdOutputMs));
   for (const fd of opts.passFds ?? []) args.push('--pass-fd', String(fd));
   return { file: shimBinaryPath(), args: [...args, '--', launcher.file, ...launcher.args] };
+}
+
+/** The largest CRI line the shim takes (--log-max-line): containerd's "no limit" has no equivalent. */
+export const CRI_MAX_LINE_LIMIT = 16 * 1024 * 1024;
+
+function logArgs(log: ShimLogOptions): string[] {
+  const args = ['--log', log.path];
+  if (log.format === 'cri') {
+    args.push('--log-format', 'cri');
+    if (log.maxLine !== undefined) {
+      if (!Number.isInteger(log.maxLine) || log.maxLine < 1 || log.maxLine > CRI_MAX_LINE_LIMIT)
+        throw new BerthError('INVALID_ARGUMENT', `the CRI log's maximum line size must be 1 to ${CRI_MAX_LINE_LIMIT} bytes, not ${log.maxLine}`);
+      args.push('--log-max-line', String(log.maxLine));
+    }
+    return args;
+  }
+  if (log.maxSize !== undefined) args.push('--log-max-size', String(log.maxSize));
+  if (log.maxFiles !== undefined) args.push('--log-max-files', String(log.maxFiles));
+  return args;
 }
 
 /** Reads the report line from a shim spawned with stdout as a pipe. */
