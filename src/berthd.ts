@@ -26,6 +26,7 @@ Options:
       --add-runtime name=path    another runc-compatible runtime
       --insecure-registry list   registries reached over plain HTTP / without certificate checks
       --registry-mirror list     mirrors for docker.io
+      --certs-dir string         per registry: Docker's certificates and containerd's hosts.toml (default /etc/berth/certs.d)
       --cgroup-parent string     parent cgroup of containers (default /berth)
   -b, --bridge string            Linux bridge of the default "bridge" network (default "berth0")
       --bridge-subnet string     subnet of the default bridge network (default 172.30.0.0/16, or a free one)
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         'config-file': { type: 'string' }, 'data-root': { type: 'string' }, 'exec-root': { type: 'string' },
         host: { type: 'string', short: 'H', multiple: true }, group: { type: 'string' }, 'default-runtime': { type: 'string' },
         'add-runtime': { type: 'string', multiple: true }, 'insecure-registry': { type: 'string', multiple: true },
-        'registry-mirror': { type: 'string', multiple: true }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
+        'registry-mirror': { type: 'string', multiple: true }, 'certs-dir': { type: 'string' }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
         bridge: { type: 'string', short: 'b' }, 'bridge-subnet': { type: 'string' }, 'nft-table': { type: 'string' },
         'supervisor-only': { type: 'boolean' }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
         'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     runtimes: { ...config.runtimes, ...Object.fromEntries((values['add-runtime'] ?? []).map((r) => r.split('=', 2) as [string, string])) },
     insecureRegistries: [...config.insecureRegistries, ...(values['insecure-registry'] ?? [])],
     registryMirrors: [...config.registryMirrors, ...(values['registry-mirror'] ?? [])],
+    certsDir: values['certs-dir'] ?? config.certsDir,
     logLevel: (values['log-level'] as DaemonConfig['logLevel'] | undefined) ?? config.logLevel,
     tls: values.tlsverify && values.tlscacert && values.tlscert && values.tlskey ? { ca: values.tlscacert, cert: values.tlscert, key: values.tlskey } : config.tls,
   };

@@ -53,6 +53,52 @@ export function loadCerts(dir: string, host: string): TlsOptions {
   return tls;
 }
 
+/** TLS files a hosts.toml names for one host (absolute paths), and its skip_verify. */
+export interface NamedTlsFiles {
+  ca?: string[];
+  client?: Array<{ cert: string; key?: string }>;
+  skipVerify?: boolean;
+}
+
+/**
+ * `base` (the host's certs.d material) with what a hosts.toml adds: its CAs are trusted too, its
+ * first client certificate is presented instead, and skip_verify decides about verification.
+ * `namedIn` ("/etc/berth/certs.d/x/hosts.toml [host."…"]") is for messages.
+ */
+export function withNamedFiles(base: TlsOptions, files: NamedTlsFiles, namedIn: string): TlsOptions {
+  const read = (path: string, key: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw invalid(`cannot read ${path}, named by "${key}" in ${namedIn}: ${(err as Error).message}`);
+    }
+  };
+  const tls: TlsOptions = { ...base };
+  if (files.ca?.length) {
+    const ca = files.ca.map((path) => {
+      const pem = read(path, 'ca');
+      try {
+        new X509Certificate(pem);
+      } catch {
+        throw invalid(`${path}, named by "ca" in ${namedIn}, is not a PEM certificate`);
+      }
+      return pem;
+    });
+    tls.ca = [...(base.ca ?? rootCertificates), ...ca];
+  }
+  const pair = files.client?.[0];
+  if (pair) {
+    const cert = read(pair.cert, 'client');
+    // Without a key file, the key is in the certificate's file (PEM blocks side by side).
+    const key = pair.key ? read(pair.key, 'client') : cert;
+    if (!key.includes('PRIVATE KEY-----')) throw invalid(`no private key for the client certificate ${pair.cert} named by "client" in ${namedIn}: give it as ["cert", "key"]`);
+    tls.cert = [cert];
+    tls.key = [key];
+  }
+  if (files.skipVerify !== undefined) tls.rejectUnauthorized = !files.skipVerify;
+  return tls;
+}
+
 /** Node's codes for a server certificate that does not verify. */
 const UNTRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',

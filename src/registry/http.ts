@@ -21,6 +21,8 @@ export interface HttpOptions {
   body?: Buffer | AsyncIterable<Buffer>;
   tls?: TlsOptions;
   timeoutMs?: number;
+  /** How long connecting may take (a hosts.toml's dial_timeout); the response deadline still applies. */
+  connectTimeoutMs?: number;
 }
 
 export type Send = (url: URL, o?: HttpOptions) => Promise<IncomingMessage>;
@@ -31,6 +33,15 @@ export function send(url: URL, o: HttpOptions = {}): Promise<IncomingMessage> {
     const https = url.protocol === 'https:';
     const req = (https ? httpsRequest : httpRequest)(url, { method: o.method ?? 'GET', headers: o.headers, ...(https ? o.tls : {}) });
     const timer = setTimeout(() => req.destroy(new BerthError('UNAVAILABLE', `${url.host}: no answer within ${(o.timeoutMs ?? 30_000) / 1000} s`)), o.timeoutMs ?? 30_000);
+    if (o.connectTimeoutMs !== undefined) {
+      const limit = o.connectTimeoutMs;
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        const dial = setTimeout(() => req.destroy(new BerthError('UNAVAILABLE', `${url.host}: could not connect within ${limit / 1000} s`)), limit);
+        socket.once('connect', () => clearTimeout(dial));
+        socket.once('close', () => clearTimeout(dial));
+      });
+    }
     req.once('response', (res) => {
       clearTimeout(timer);
       resolve(res);
