@@ -6,6 +6,7 @@ import { statfsSync } from 'node:fs';
 import { BerthError, notFound } from '../common/errors.js';
 import type { ImageConfig } from '../image/config.js';
 import { formatReference, parseReference, type ImageReference } from '../image/reference.js';
+import type { Credentials } from '../registry/auth.js';
 import type { RegistryClient } from '../registry/client.js';
 import { pullImage } from '../supervisor/images/pull.js';
 import { readImage, type ImageContent } from '../supervisor/images/read-image.js';
@@ -27,7 +28,7 @@ export const PINNED_LABEL = 'io.cri-containerd.pinned';
 const MANAGED = { 'io.cri-containerd.image': 'managed' };
 
 export class CriImages {
-  constructor(private readonly supervisor: Supervisor, private readonly ns: string, private readonly registry: (auth?: { username?: string; password?: string; token?: string }) => RegistryClient) {}
+  constructor(private readonly supervisor: Supervisor, private readonly ns: string, private readonly registry: (auth?: Credentials) => RegistryClient) {}
 
   private content(): ReturnType<Supervisor['content']> {
     return this.supervisor.content(this.ns);
@@ -99,7 +100,7 @@ export class CriImages {
   }
 
   /** Pulls `ref` into the namespace and names it; returns the image ID (what containerd answers). */
-  async pull(refText: string, auth?: { username?: string; password?: string; token?: string }): Promise<string> {
+  async pull(refText: string, auth?: Credentials): Promise<string> {
     const ref = parseReference(refText);
     const deps = {
       content: this.content(), leases: this.supervisor.leases(this.ns), snapshotter: this.supervisor.snapshotter(this.ns),

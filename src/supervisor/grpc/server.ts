@@ -4,7 +4,7 @@
 //
 // The library is @grpc/grpc-js (pure JavaScript HTTP/2 gRPC, the maintained one, no native build
 // or binary download) with protobufjs for the messages, loaded from Debian's .proto files at start.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { claimSocketPath, restrictSocket } from '../../sys/unix-socket.js';
 import type { Supervisor } from '../supervisor.js';
 import type { HandlerEnv, Implementation, Log } from './handlers.js';
@@ -50,6 +50,11 @@ export class SupervisorGrpcServer {
       ['containerd.services.tasks.v1.Tasks', tasksService(env, root, bundles)],
     ];
     for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
+  }
+
+  /** Another front end's service on the same socket (the CRI's); added before listen. */
+  addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
   }
 
   async listen(path: string, opts: { group?: string } = {}): Promise<void> {
