@@ -1,8 +1,9 @@
 // Network namespaces as files (the way `ip netns` keeps them): a namespace is made by unshare(1)
 // and bind-mounted on a file under the exec root, so it outlives its first process and other
-// processes (the container, exec sessions, network set-up) can join it by path. Its loopback is
-// brought up as Docker brings it up. The directory holding them is a private mount, so the
-// namespace mounts do not propagate anywhere.
+// processes (the container, exec sessions, network set-up, CNI plugins) can join it by path. Its
+// loopback is brought up as Docker brings it up, or left down for a CNI loopback plugin to bring
+// up (containerd's pod namespaces). The directory holding them is a private mount, so the
+// namespace mounts do not propagate anywhere. Both calls are idempotent.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,14 +26,21 @@ function ensurePrivateDir(dir: string): void {
   run('mount', ['--make-private', dir], `make ${dir} private`);
 }
 
-/** Creates the namespace file `dir/name` with its loopback up; returns its path. */
-export function createNetns(dir: string, name: string): string {
+export interface CreateNetnsOptions {
+  /** Bring "lo" up (default true); false leaves it down, as a new namespace starts. */
+  loopbackUp?: boolean;
+}
+
+/** Creates the namespace file `dir/name` (loopback up unless told otherwise); returns its path. */
+export function createNetns(dir: string, name: string, opts: CreateNetnsOptions = {}): string {
+  if (!name || name === '.' || name === '..' || name.includes('/')) throw new BerthError('INVALID_ARGUMENT', `network namespace name ${JSON.stringify(name)} must be a plain file name`);
   const path = join(dir, name);
   if (mountpoints().has(path)) return path; // still there from before a daemon restart
   ensurePrivateDir(dir);
   writeFileSync(path, '');
   try {
-    run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], `network namespace ${name}`);
+    const inside = opts.loopbackUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'];
+    run('unshare', [`--net=${path}`, ...inside], `network namespace ${name}`);
   } catch (err) {
     rmSync(path, { force: true });
     throw err;
@@ -40,7 +48,7 @@ export function createNetns(dir: string, name: string): string {
   return path;
 }
 
-/** Removes a namespace file (the namespace itself goes with its last process). */
+/** Removes a namespace file: unmounts and unlinks it (the namespace itself goes with its last process). */
 export function removeNetns(path: string): void {
   if (mountpoints().has(path)) run('umount', ['--lazy', path], `unmount ${path}`);
   if (existsSync(path)) rmSync(path, { force: true });
