@@ -10,7 +10,8 @@ import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, typ
 import { ContainerStore } from './engine/containers/store.js';
 import { Engine } from './engine/engine.js';
 import { Cri } from './cri/cri.js';
-import { noPodNetwork } from './cri/pod-network.js';
+import { CniPodNetwork } from './cri/cni-network.js';
+import { CniManager } from './network/cni/manager.js';
 import { BUILTIN_SANDBOX_IMAGE } from './cri/sandbox-image.js';
 import { SupervisorGrpcServer } from './supervisor/grpc/server.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -114,7 +115,8 @@ export async function main(argv: string[]): Promise<number> {
   const supervisor = new Supervisor({ dataRoot: config.dataRoot, execRoot: config.execRoot, snapshotter: values['storage-driver'], runtimes: config.runtimes, log });
   const cri = new Cri(supervisor, {
     dataRoot: config.dataRoot, execRoot: config.execRoot, sandboxImage: values['sandbox-image'], cgroupParent: values['cri-cgroup-parent'], runtime: config.defaultRuntime,
-    registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: noPodNetwork, version: VERSION, log,
+    registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: new CniPodNetwork(new CniManager({ confDir: values['cni-conf-dir'] ?? '/etc/cni/net.d', binDirs: values['cni-bin-dir'], cacheDir: join(config.dataRoot, 'cni') })),
+    version: VERSION, log,
   });
   const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly, cri);
   if (served === 'failed') return 1;

@@ -260,6 +260,7 @@ export class ContainerService {
         sock.on('data', split);
         sock.once('close', () => resolve());
         sock.once('error', () => resolve());
+        sock.resume(); // attach connections come paused, so that no byte is lost before this
       });
       const exited = this.tasks.wait(ctx.ns, rec.id, execId);
       let timer: NodeJS.Timeout | undefined;

@@ -177,8 +177,8 @@ export function runtimeService(d: RuntimeServiceDeps): UntypedServiceImplementat
     },
 
     UpdateRuntimeConfig: () => ({}),
-    Status: () => {
-      const net = ctx.network.status();
+    Status: async () => {
+      const net = await ctx.network.status();
       return {
         status: {
           conditions: [

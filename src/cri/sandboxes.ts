@@ -68,7 +68,7 @@ export class SandboxService {
         mountAll([{ type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', `size=${SHM_SIZE}`] }], rec.shmPath);
       }
       if (modes.network !== 'NODE') {
-        rec.netnsPath = createNetns(join(ctx.options.execDir, 'netns'), id);
+        rec.netnsPath = createNetns(join(ctx.options.execDir, 'netns'), id, { loopbackUp: false }); // CNI's loopback plugin brings lo up
         ctx.store.sandboxes.save(rec);
         const { ips } = await ctx.network.setup(this.networkRequest(rec));
         rec.ip = ips[0];
