@@ -1,5 +1,6 @@
 // One table: each figure for berth, Docker and Podman (each when installed) measured in this run
-// on the same inputs (networking for berth and Docker, through bench/network.ts), and berth's ratio to the best of the others (< 1: berth is better; for
+// on the same inputs (networking for berth and Docker, through bench/network.ts; containerd's API
+// for berth's supervisor and Docker's containerd, through bench/ctr.ts), and berth's ratio to the best of the others (< 1: berth is better; for
 // throughputs the ratio is theirs/berth, so < 1 still means berth is better).
 // `node dist/bench/run.js [RUNS]` — berthd and a private Debian dockerd are started here; Podman
 // runs daemonless with its own root (and the ulimits this machine needs).
@@ -216,16 +217,20 @@ if (haveCommand('podman')) {
   }
 } else console.log('podman: not installed (apt-get install podman)');
 
+/** Merges the figures another bench script prints on its `BENCH_JSON {...}` line, by engine name. */
+function mergeFiguresOf(script: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { encoding: 'utf8', env: { ...process.env, BENCH_JSON: '1' } });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) return void console.log(`${script}: ${r.stderr.trim().split('\n').pop()}`);
+  const figures = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, Figures | undefined>;
+  for (const [name, f] of results) Object.assign(f, figures[name] ?? {});
+}
 // Networking from bench/network.ts (berthd and a private dockerd with its bridge, iptables and
 // userland proxy, each in a network namespace of its own); Podman's networking is not compared.
-{
-  const net = spawnSync(process.execPath, [fileURLToPath(new URL('./network.js', import.meta.url)), '200', '5'], { encoding: 'utf8', env: { ...process.env, BENCH_JSON: '1' } });
-  const line = net.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-  if (line) {
-    const figures = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, Figures | undefined>;
-    for (const [name, f] of results) Object.assign(f, figures[name] ?? {});
-  } else console.log(`network: ${net.stderr.trim().split('\n').pop()}`);
-}
+mergeFiguresOf('./network.js', ['200', '5']);
+// containerd's API from bench/ctr.ts: berthd --supervisor-only beside a private Debian containerd
+// 1.6 (in the Docker column: it is Docker's supervisor), driven by the same ctr.
+mergeFiguresOf('./ctr.js', [String(RUNS)]);
 
 const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['runRm', '`run --rm busybox true` (median)', 'ms', 'lower'],
@@ -239,6 +244,8 @@ const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['setupMs', 'network set-up per container start (bridge minus none, median)', 'ms', 'lower'],
   ['c2cMBps', 'container → container over a user bridge (200 MB, httpd → wget)', 'MB/s', 'higher'],
   ['publishedMBps', 'host → published port on 127.0.0.1 (200 MB)', 'MB/s', 'higher'],
+  ['ctrRunRm', '`ctr run --rm IMAGE id true` on the supervisor socket (Docker column: containerd 1.6; median)', 'ms', 'lower'],
+  ['supervisorRssMb', 'supervisor RSS, `--supervisor-only` with the image, no containers (Docker column: containerd)', 'MB', 'lower'],
   ['daemonRssMb', 'daemon RSS with 200 containers', 'MB', 'lower'],
   ['perContainerMb', 'memory per running container (shim/conmon + daemon growth)', 'MB', 'lower'],
 ];

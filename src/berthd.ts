@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ApiServer, checkAddressFree } from './api/server.js';
 import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, type DaemonConfig } from './engine/config.js';
 import { ContainerStore } from './engine/containers/store.js';
+import { containerdView } from './engine/containers/containerd-view.js';
 import { Engine } from './engine/engine.js';
 import { Cri } from './cri/cri.js';
 import { CniPodNetwork } from './cri/cni-network.js';
@@ -113,6 +114,14 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const supervisor = new Supervisor({ dataRoot: config.dataRoot, execRoot: config.execRoot, snapshotter: values['storage-driver'], runtimes: config.runtimes, log });
+  if (supervisorOnly) {
+    // The engine's containers stay visible to ctr, and hold their writable layers against collections.
+    const containers = new ContainerStore(join(config.dataRoot, 'containers'));
+    supervisor.containers.addView(config.namespace, containerdView(containers, { execRoot: config.execRoot, snapshotter: supervisor.snapshotterName }));
+  }
+  // The tasks that outlived the last berthd are re-adopted before anyone is answered (the engine,
+  // when there is one, then reconciles its containers with them).
+  await supervisor.tasks.restore();
   const cri = new Cri(supervisor, {
     dataRoot: config.dataRoot, execRoot: config.execRoot, sandboxImage: values['sandbox-image'], cgroupParent: values['cri-cgroup-parent'], runtime: config.defaultRuntime,
     registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: new CniPodNetwork(new CniManager({ confDir: values['cni-conf-dir'] ?? '/etc/cni/net.d', binDirs: values['cni-bin-dir'], cacheDir: join(config.dataRoot, 'cni') })),
@@ -122,11 +131,7 @@ export async function main(argv: string[]): Promise<number> {
   if (served === 'failed') return 1;
   let engine: Engine | undefined;
   let api: ApiServer | undefined;
-  if (supervisorOnly) {
-    // The engine's containers still hold their writable layers against collections made over gRPC.
-    const containers = new ContainerStore(join(config.dataRoot, 'containers'));
-    supervisor.addGcRoots(config.namespace, () => ({ snapshots: containers.list().map((c) => c.SnapshotKey) }));
-  } else {
+  if (!supervisorOnly) {
     engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log }, supervisor);
     await engine.open();
     api = new ApiServer(engine, log);

@@ -17,6 +17,7 @@ import { HealthMonitor } from './containers/health.js';
 import { BUILD_STEP_LABEL, EngineBuildBackend } from './build-backend.js';
 import { ContainerService } from './containers/service.js';
 import { ContainerStore } from './containers/store.js';
+import { announceContainers, containerdView } from './containers/containerd-view.js';
 import { releaseOrphanLeases } from '../supervisor/images/layers.js';
 import { ImageService } from './images/service.js';
 import { VolumeStore } from '../volume/store.js';
@@ -77,8 +78,11 @@ export class Engine {
       snapshotsInUse: () => containers?.snapshotKeys() ?? [],
       collectGarbage: () => supervisor.collectGarbage().get(ns) ?? { removedLeases: [], removedBlobs: [], removedIngests: [], removedSnapshots: [] },
     });
-    // Containers' writable layers are this namespace's too: collections from any front end keep them.
-    supervisor.addGcRoots(ns, () => ({ snapshots: containers?.snapshotKeys() ?? [] }));
+    // The containers, as containerd records in this namespace: ctr sees what docker ps -a shows,
+    // and a record holds its writable layer against collections made from any front end.
+    const view = containerdView(store, { execRoot: config.execRoot, snapshotter: this.snapshotter.name });
+    supervisor.containers.addView(ns, view);
+    announceContainers(this.events, supervisor.events.publish, ns, view);
     containers = new ContainerService({
       store, tasks: this.tasks, images: this.images, snapshotter: this.snapshotter, events: this.events,
       namespace: config.namespace, execRoot: config.execRoot, defaultRuntime: config.defaultRuntime,

@@ -4,7 +4,7 @@
 // On an overlay upper layer whiteouts become overlay's own (a 0:0 character device, the
 // trusted.overlay.opaque xattr); on a plain directory (the naive snapshotter) they delete.
 // Every path is resolved inside the root (secure-path.ts): a hostile layer writes nothing outside.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { chmodSync, closeSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeSync, constants as fsc } from 'node:fs';
@@ -13,6 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { BerthError, invalid } from '../common/errors.js';
 import { cleanEntryPath, resolveDir, resolveInRoot } from './secure-path.js';
 import { readTar, type TarHeader } from './tar-reader.js';
+import { zstd } from './zstd.js';
 
 /** overlay: whiteouts become overlay's; remove: they delete; literal: `.wh.` names are plain files (docker cp). */
 export type WhiteoutMode = 'overlay' | 'remove' | 'literal';
@@ -44,7 +45,7 @@ function lstatOrUndefined(path: string) {
 
 /**
  * A layer stream, decompressed if it is gzip or zstd (told by its magic bytes, not its media type:
- * registries mislabel). zstd goes through the zstd tool, which Node 20's zlib lacks.
+ * registries mislabel).
  */
 export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
@@ -55,7 +56,7 @@ export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerat
     yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   })();
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) yield* unzstd(rest);
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) yield* zstd(rest, 'decompress');
   else if (head[0] === 0x1f && head[1] === 0x8b) yield* through(createGunzip({ chunkSize: 256 * 1024 }), rest); // big chunks: fewer writes
   else yield* rest;
 }
@@ -68,33 +69,6 @@ async function* through(t: Duplex, source: AsyncIterable<Buffer>): AsyncGenerato
   })();
   feed.catch((err: Error) => t.destroy(err));
   for await (const chunk of t) yield chunk as Buffer;
-  await feed;
-}
-
-async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err) => reject(new BerthError('UNAVAILABLE', `zstd layer: cannot run zstd (apt-get install zstd): ${err.message}`)));
-    child.once('close', resolve);
-  });
-  exited.catch(() => {});
-  const feed = (async () => {
-    for await (const chunk of source) if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
-    child.stdin.end();
-  })();
-  feed.catch(() => child.kill());
-  child.stdin.on('error', () => {}); // zstd stopped reading: its exit status says why
-  let done = false;
-  try {
-    for await (const chunk of child.stdout) yield chunk as Buffer;
-    done = true;
-  } finally {
-    if (!done) child.kill(); // the consumer stopped early
-  }
-  const code = await exited;
-  if (code !== 0) throw invalid(`zstd layer: ${stderr.trim() || `zstd exited with ${code}`}`);
   await feed;
 }
 

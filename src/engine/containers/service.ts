@@ -35,6 +35,7 @@ import type { ContainerNetworking } from './networking.js';
 import { prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { VolumeStore } from '../../volume/store.js';
 import type { ContainerStore } from './store.js';
+import { containerBundleDir } from './containerd-view.js';
 
 export interface ContainerServiceDeps {
   store: ContainerStore;
@@ -106,7 +107,7 @@ export class ContainerService {
   }
 
   private bundleDir(id: string): string {
-    return join(this.deps.execRoot, 'containers', id);
+    return containerBundleDir(this.deps.execRoot, id);
   }
 
   private async releaseNetwork(c: ContainerRecord): Promise<void> {

@@ -4,9 +4,13 @@
 // /containers/* events announce creations, updates and removals. Protobuf Any values (spec,
 // runtime options, extensions) are kept as their type URL and base64 bytes: the supervisor stores
 // them, the front end decodes them.
+//
+// A front end that keeps its own containers (the engine, in `moby`) registers a read view of them
+// instead of writing copies here: they are listed and found like the records written here, but
+// only their keeper changes or removes them.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
+import { errnoOf, exists, invalid, notFound, precondition } from '../../common/errors.js';
 import { readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 import { containerdEvent, type Publish } from '../events/exchange.js';
 import { isNamespaceName, validateLabels, validateNamespace } from '../namespaces/names.js';
@@ -32,6 +36,14 @@ export interface ContainerRecord {
 
 export type NewContainer = Omit<ContainerRecord, 'createdAt' | 'updatedAt'>;
 
+/** Containers another component keeps, seen as container records (read-only here). */
+export interface ContainerView {
+  /** Who keeps them, and how to change them, for the errors of a refused update or removal. */
+  keeper: string;
+  list(): ContainerRecord[];
+  find(id: string): ContainerRecord | undefined;
+}
+
 // containerd's identifier rule for container ids.
 const ID = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
 
@@ -43,8 +55,27 @@ export function validateContainerId(id: string): string {
 }
 
 export class ContainerStore {
+  private readonly views = new Map<string, ContainerView[]>();
+
   constructor(readonly root: string, private readonly publish?: Publish) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+
+  /** Shows `view`'s containers in `namespace`, beside the records written here. */
+  addView(namespace: string, view: ContainerView): void {
+    this.views.set(validateNamespace(namespace), [...(this.views.get(namespace) ?? []), view]);
+  }
+
+  /** The view that holds container `id` in `namespace`, if a view does. */
+  viewOf(namespace: string, id: string): ContainerView | undefined {
+    return this.views.get(namespace)?.find((v) => v.find(id));
+  }
+
+  /** Refuses to change a container another component keeps. */
+  private ownRecord(namespace: string, id: string, verb: string): ContainerRecord {
+    const view = this.viewOf(namespace, id);
+    if (view) throw precondition(`cannot ${verb} container "${id}": it belongs to ${view.keeper}`);
+    return this.get(namespace, id);
   }
 
   private dir(namespace: string): string {
@@ -56,7 +87,7 @@ export class ContainerStore {
   }
 
   find(namespace: string, id: string): ContainerRecord | undefined {
-    return readJsonRecord<ContainerRecord>(this.path(namespace, id));
+    return readJsonRecord<ContainerRecord>(this.path(namespace, id)) ?? this.views.get(namespace)?.map((v) => v.find(id)).find((r) => r);
   }
 
   get(namespace: string, id: string): ContainerRecord {
@@ -65,7 +96,13 @@ export class ContainerStore {
     return r;
   }
 
+  /** The records written here and those of the namespace's views, by id. */
   list(namespace: string): ContainerRecord[] {
+    const viewed = (this.views.get(namespace) ?? []).flatMap((v) => v.list());
+    return [...this.ownRecords(namespace), ...viewed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private ownRecords(namespace: string): ContainerRecord[] {
     let names: string[];
     try {
       names = readdirSync(this.dir(namespace));
@@ -73,7 +110,7 @@ export class ContainerStore {
       if (errnoOf(err) === 'ENOENT') return [];
       throw err;
     }
-    return names.filter((n) => n.endsWith('.json')).sort().flatMap((n) => {
+    return names.filter((n) => n.endsWith('.json')).flatMap((n) => {
       try {
         return [JSON.parse(readFileSync(join(this.dir(namespace), n), 'utf8')) as ContainerRecord];
       } catch {
@@ -83,7 +120,8 @@ export class ContainerStore {
   }
 
   namespaces(): string[] {
-    return readdirSync(this.root).filter((n) => isNamespaceName(n) && this.list(n).length > 0);
+    const names = new Set([...readdirSync(this.root), ...this.views.keys()]);
+    return [...names].filter((n) => isNamespaceName(n) && this.list(n).length > 0).sort();
   }
 
   create(namespace: string, c: NewContainer): ContainerRecord {
@@ -99,7 +137,7 @@ export class ContainerStore {
 
   /** Replaces a record (the caller has applied the field mask); the creation time stays. */
   update(namespace: string, c: ContainerRecord): ContainerRecord {
-    const old = this.get(namespace, c.id);
+    const old = this.ownRecord(namespace, c.id, 'update');
     const record: ContainerRecord = { ...c, labels: validateLabels(c.labels, 'container.Labels'), createdAt: old.createdAt, updatedAt: new Date().toISOString() };
     this.write(namespace, record);
     this.publish?.(namespace, '/containers/update', containerdEvent('ContainerUpdate', { id: c.id, image: c.image, labels: record.labels, snapshot_key: c.snapshotKey }));
@@ -107,7 +145,7 @@ export class ContainerStore {
   }
 
   delete(namespace: string, id: string): void {
-    this.get(namespace, id);
+    this.ownRecord(namespace, id, 'delete');
     rmSync(this.path(namespace, id), { force: true });
     this.publish?.(namespace, '/containers/delete', containerdEvent('ContainerDelete', { id }));
   }

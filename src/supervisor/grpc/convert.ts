@@ -4,9 +4,13 @@ import type { Descriptor } from '../../image/manifest.js';
 import type { Mount } from '../snapshots/types.js';
 import type { Message } from '../../common/grpc/service-def.js';
 
-/** google.protobuf.Timestamp from a date (or an ISO string). */
+/** Go's zero time.Time (0001-01-01), what containerd sends for a time not set (a running task's exit). */
+const GO_ZERO_SECONDS = -62135596800;
+
+/** google.protobuf.Timestamp from a date (or an ISO string); Go's zero time for none. */
 export function timestamp(d: Date | string | undefined): Message {
-  const ms = d === undefined ? 0 : new Date(d).getTime();
+  if (d === undefined) return { seconds: GO_ZERO_SECONDS, nanos: 0 };
+  const ms = new Date(d).getTime();
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 

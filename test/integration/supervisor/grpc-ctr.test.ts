@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -175,6 +175,16 @@ describe('supervisor API driven by ctr', { skip }, () => {
     assert.match(await listDiff('work'), /^-rw-r--r-- 0\/0\s+10000 .* added$/m);
     await ctr.ok(['snapshots', 'commit', 'mylayer', 'work'], { ns: 'a' });
     assert.match(await listDiff('mylayer'), /^-rw-r--r-- 0\/0\s+10000 .* added$/m);
+    // A zstd diff (Node has no zstd: the zstd tool compresses), kept in the content store with the
+    // uncompressed digest as its label.
+    const zstdFile = join(work, 'diff.tar.zst');
+    const zstdDiff = await runCommand('sh', ['-c', `ctr --address ${supervisorSocket(d)} -n a snapshots diff --keep --ref zstd-diff --media-type application/vnd.oci.image.layer.v1.tar+zstd mylayer > ${zstdFile} && zstd -dcq ${zstdFile} | tar -tvf -`]);
+    assert.equal(zstdDiff.code, 0, zstdDiff.stderr);
+    assert.match(zstdDiff.stdout, /^-rw-r--r-- 0\/0\s+10000 .* added$/m);
+    const kept = rows(await ctr.ok(['content', 'ls'], { ns: 'a' })).find(([digest]) => digest === digestOf(readFileSync(zstdFile)));
+    const tarDigest = digestOf(execFileSync('zstd', ['-dcq', zstdFile]));
+    assert.ok(kept?.at(-1)?.split(',').includes(`containerd.io/uncompressed=${tarDigest}`), `kept, with its uncompressed digest: ${kept?.join(' ')}`);
+    await ctr.ok(['content', 'rm', kept![0]!], { ns: 'a' });
     const tree = await ctr.ok(['snapshots', 'tree'], { ns: 'a' });
     assert.match(tree, new RegExp(`\\\\_ ${top}\\n\\s+\\\\_ mylayer`));
     const usage = rows(await ctr.ok(['snapshots', 'usage', 'mylayer'], { ns: 'a' }));

@@ -5,12 +5,12 @@
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
-import { ctrAt, HAVE_CTR, rows, type Ctr } from '../../helpers/ctr.js';
+import { cgroupsOf, ctrAt, HAVE_CTR, removeCtrFifos, rows, type Ctr } from '../../helpers/ctr.js';
 import { testImageLayers } from '../../helpers/images.js';
 import { pushTestImage, startRegistry, type PushedImage, type TestRegistry } from '../../helpers/registry.js';
 import { cleanupDir, haveCommand, processesWhere, removeCgroupDir, runCommand, waitFor } from '../../helpers/runtime.js';
@@ -25,47 +25,11 @@ const HAVE_RUNC = haveCommand('runc');
 const NS_A = `tasks-a-${process.pid}`;
 const NS_B = `tasks-b-${process.pid}`;
 
-/** Cgroup directories under /<ns> in any hierarchy. */
-function cgroupsOf(ns: string): string[] {
-  const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))];
-  return roots.flatMap((r) => {
-    try {
-      return readdirSync(join(r, ns), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(r, ns, e.name));
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** berth-shims whose command line names `ns` (--namespace NS). */
 const shimsOf = (ns: string) => processesWhere('cmdline', (c) => {
   const argv = c.split('\0');
   return /(^|\/)berth-shim$/.test(argv[0] ?? '') && argv.some((a, i) => a === '--namespace' && argv[i + 1] === ns);
 });
-
-/**
- * FIFO directories ctr made for this file's detached tasks: ctr leaves them when it detaches (as it
- * does with containerd), so the test removes those named after its ids and made since it started.
- */
-function removeCtrFifos(ids: string[], since: number): void {
-  const root = '/run/containerd/fifo';
-  let dirs: string[] = [];
-  try {
-    dirs = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const dir of dirs) {
-    const path = join(root, dir);
-    try {
-      if (statSync(path).mtimeMs < since) continue;
-      const names = readdirSync(path);
-      if (names.length && names.every((n) => ids.some((id) => n.startsWith(`${id}-std`)))) rmSync(path, { recursive: true, force: true });
-    } catch {
-      // removed meanwhile
-    }
-  }
-}
 
 const DETACHED = ['web', 'tty2', 'runc2', 'iso', 'survivor', 'doomed'];
 

@@ -2,6 +2,8 @@
 // call's namespace. Records are metadata: `ctr run` creates one (image, runtime, OCI spec as an
 // Any, snapshot key) before it creates the task that runs it. Update follows containerd's field
 // mask rules: without paths the mutable fields are replaced and the immutable ones must match.
+// In the engine's namespace the list also holds the engine's containers (a view the engine
+// registers): they are read-only here.
 import { invalid, precondition } from '../../../common/errors.js';
 import type { AnyValue, ContainerRecord } from '../../containers/store.js';
 import { labelField, parseFilters } from '../../filters.js';
@@ -125,8 +127,10 @@ export function containersService(env: HandlerEnv): Implementation {
       const ns = ctx.namespace;
       const id = req.id ?? '';
       store.get(ns, id);
-      // containerd refuses while a task exists (the runtime still holds the container).
-      if (env.supervisor.tasks.store.list().some(([n, t]) => n === ns && t === id)) throw precondition(`cannot delete container "${id}": it has a task; delete the task first (ctr task rm)`);
+      // containerd refuses while a task exists (the runtime still holds the container). A container
+      // another front end keeps is refused by the store, whatever its task.
+      const ownTask = !store.viewOf(ns, id) && env.supervisor.tasks.store.list().some(([n, t]) => n === ns && t === id);
+      if (ownTask) throw precondition(`cannot delete container "${id}": it has a task; delete the task first (ctr task rm)`);
       store.delete(ns, id);
       return {};
     }),

@@ -1,9 +1,9 @@
 // containerd.services.diff.v1.Diff: Apply unpacks a layer blob of the call's namespace onto a
 // snapshot's mounts (straight into an overlay upper directory with overlay whiteouts, as
 // containerd's overlay applier does; anything else is mounted and written through), and answers
-// the uncompressed layer's digest; Diff makes a layer blob from the changes between two mounts
-// (the upper directory itself when the right side is an overlay on the left, else a walk of both
-// trees, read-only mounted) and stores it under the call's lease.
+// the uncompressed layer's digest; Diff makes a layer blob (tar, tar+gzip or tar+zstd) from the
+// changes between two mounts (the upper directory itself when the right side is an overlay on the
+// left, else a walk of both trees, read-only mounted) and stores it under the call's lease.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { hasher, parseDigest } from '../../../common/digest.js';
 import { applyLayer, type WhiteoutMode } from '../../../image/apply-layer.js';
 import { naiveChanges, overlayChanges, writeLayer, type Change } from '../../../image/diff-layer.js';
 import { MediaType } from '../../../image/manifest.js';
+import { zstd } from '../../../image/zstd.js';
 import { mountAll, unmountAll } from '../../../sys/mount.js';
 import type { Mount } from '../../snapshots/types.js';
 import type { CallContext } from '../call.js';
@@ -94,10 +95,25 @@ async function withChanges<T>(sup: Supervisor, left: Mount[], right: Mount[], fn
   return withMounted(sup, readonly(left), (lower) => withMounted(sup, readonly(right), (upperDir) => fn(upperDir, naiveChanges(left.length ? lower : undefined, upperDir))));
 }
 
+/** The compression a diff media type asks for (containerd's differ: tar, tar+gzip, tar+zstd). */
+function compressionOf(mediaType: string): 'gzip' | 'zstd' | undefined {
+  if (/\+gzip$|\.tar\.gzip$/.test(mediaType)) return 'gzip';
+  if (/\+zstd$/.test(mediaType)) return 'zstd';
+  if (/\.tar$/.test(mediaType)) return undefined;
+  throw new BerthError('NOT_IMPLEMENTED', `unsupported diff media type: ${mediaType}: berth writes tar, tar+gzip and tar+zstd layers`);
+}
+
+/** The layer tar as the media type wants it: itself, gzip (Node's zlib) or zstd (the zstd tool). */
+async function* compressed(tar: Readable, compression: 'gzip' | 'zstd' | undefined): AsyncGenerator<Buffer> {
+  if (compression === 'zstd') return yield* zstd(tar, 'compress');
+  const out = compression === 'gzip' ? tar.pipe(createGzip({ chunkSize: 256 * 1024 })) : tar;
+  tar.once('error', (err) => out.destroy(err));
+  for await (const chunk of out) yield chunk as Buffer;
+}
+
 async function diff(ctx: CallContext, req: Message) {
   const mediaType: string = req.media_type || MediaType.ociLayerGzip;
-  const gzip = /gzip$/.test(mediaType);
-  if (!gzip && !/\.tar$/.test(mediaType)) throw new BerthError('NOT_IMPLEMENTED', `unsupported diff media type: ${mediaType}: berth writes tar and tar+gzip layers`);
+  const compression = compressionOf(mediaType);
   const ns = ctx.writableNamespace();
   ctx.checkLease();
   const content = ctx.supervisor.content(ns);
@@ -113,12 +129,10 @@ async function diff(ctx: CallContext, req: Message) {
           yield chunk;
         }
       })());
-      const out = gzip ? tar.pipe(createGzip({ chunkSize: 256 * 1024 })) : tar;
-      tar.once('error', (err) => out.destroy(err));
-      for await (const chunk of out) await w.write(chunk as Buffer);
+      for await (const chunk of compressed(tar, compression)) await w.write(chunk);
     });
     const diffId = `sha256:${uncompressed.digest('hex')}`;
-    const labels = { ...(req.labels ?? {}), ...(gzip ? { [UNCOMPRESSED_LABEL]: diffId } : {}) };
+    const labels = { ...(req.labels ?? {}), ...(compression ? { [UNCOMPRESSED_LABEL]: diffId } : {}) };
     const size = w.offset;
     const digest = await w.commit({ labels });
     ctx.hold({ type: 'content', id: digest });

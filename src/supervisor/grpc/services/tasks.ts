@@ -76,6 +76,8 @@ export function tasksService(env: HandlerEnv, root: protobuf.Root, bundles: Bund
       const container = sup.containers.get(ns, id);
       if (req.checkpoint?.digest) throw new GrpcError(status.UNIMPLEMENTED, 'checkpoints are not supported by berth: create the task without --checkpoint');
       if (tasks.store.list().some(([n, t]) => n === ns && t === id)) throw new GrpcError(status.ALREADY_EXISTS, `task ${id}: already exists`);
+      const view = sup.containers.viewOf(ns, id);
+      if (view) throw precondition(`cannot create a task for container "${id}": it belongs to ${view.keeper}`);
       const options = req.options?.type_url ? req.options : container.runtime.options && { type_url: container.runtime.options.typeUrl, value: Buffer.from(container.runtime.options.value, 'base64') };
       const runtime = runtimeFor(container.runtime.name, options);
       if (!container.spec) throw invalid(`container "${id}" has no spec`);
