@@ -12,6 +12,7 @@ import { containerdView } from './engine/containers/containerd-view.js';
 import { Engine } from './engine/engine.js';
 import { Cri } from './cri/cri.js';
 import { CniPodNetwork } from './cri/cni-network.js';
+import type { StreamingUrls } from './cri/streaming-urls.js';
 import { CniManager } from './network/cni/manager.js';
 import { BUILTIN_SANDBOX_IMAGE } from './cri/sandbox-image.js';
 import { SupervisorGrpcServer } from './supervisor/grpc/server.js';
@@ -42,6 +43,7 @@ Options:
       --cri-cgroup-parent string parent cgroup of pods that name none (default /k8s.io)
       --cni-conf-dir string      CNI network configurations for pods (default /etc/cni/net.d)
       --cni-bin-dir list         where CNI plugins are looked up (default /opt/cni/bin, /usr/lib/cni)
+      --stream-address host:port the CRI's streaming server (exec, attach, port-forward; default 127.0.0.1:0)
       --tlsverify                require client certificates on tcp:// (with --tlscacert, --tlscert, --tlskey)
   -l, --log-level string         debug, info, warn, error (default "info")
   -v, --version                  print the version and exit
@@ -62,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
         'registry-mirror': { type: 'string', multiple: true }, 'certs-dir': { type: 'string' }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
         bridge: { type: 'string', short: 'b' }, 'bridge-subnet': { type: 'string' }, 'nft-table': { type: 'string' },
         'supervisor-only': { type: 'boolean' }, 'sandbox-image': { type: 'string' }, 'cri-cgroup-parent': { type: 'string' },
-        'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string', multiple: true }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
+        'cni-conf-dir': { type: 'string' }, 'stream-address': { type: 'string' }, 'cni-bin-dir': { type: 'string', multiple: true }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
         'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -127,7 +129,13 @@ export async function main(argv: string[]): Promise<number> {
     registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: new CniPodNetwork(new CniManager({ confDir: values['cni-conf-dir'] ?? '/etc/cni/net.d', binDirs: values['cni-bin-dir'], cacheDir: join(config.dataRoot, 'cni') })),
     version: VERSION, log,
   });
-  const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly, cri);
+  let streaming: StreamingUrls | undefined;
+  try {
+    streaming = await cri.startStreaming(streamAddress(values['stream-address']));
+  } catch (err) {
+    log('warn', `CRI streaming server not started: ${(err as Error).message}`);
+  }
+  const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly, cri, streaming);
   if (served === 'failed') return 1;
   let engine: Engine | undefined;
   let api: ApiServer | undefined;
@@ -161,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   await engine?.close();
   await api?.close();
   await served?.close();
+  await cri.close();
   supervisor.close();
   return 0;
 }
@@ -169,11 +178,11 @@ export async function main(argv: string[]): Promise<number> {
  * Serves containerd's API on `path`. Without the .proto packages the Docker API still comes up
  * (with a warning); a daemon that is only the supervisor cannot.
  */
-async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean, cri: Cri): Promise<SupervisorGrpcServer | undefined | 'failed'> {
+async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean, cri: Cri, streaming?: StreamingUrls): Promise<SupervisorGrpcServer | undefined | 'failed'> {
   try {
     const server = new SupervisorGrpcServer(supervisor, log);
     try {
-      for (const [definition, implementation] of cri.services()) server.addService(definition, implementation);
+      for (const [definition, implementation] of cri.services(streaming)) server.addService(definition, implementation);
     } catch (err) {
       log('warn', `CRI not served: ${(err as Error).message}`);
     }
@@ -188,4 +197,11 @@ async function serveSupervisor(supervisor: Supervisor, path: string, group: stri
     log('warn', `supervisor API not served: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/** "HOST:PORT" (or ":PORT", or "HOST") for the streaming server; default 127.0.0.1 on a free port. */
+function streamAddress(text: string | undefined): { host?: string; port?: number } {
+  if (!text) return {};
+  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
+  return { ...(m[1] ? { host: m[1].replace(/^\[|\]$/g, '') } : {}), ...(m[2] ? { port: Number(m[2]) } : {}) };
 }

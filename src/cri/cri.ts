@@ -21,6 +21,8 @@ import { SandboxService } from './sandboxes.js';
 import { StatsReader } from './stats.js';
 import { CriStore } from './store.js';
 import { noStreaming, type StreamingUrls } from './streaming-urls.js';
+import { StreamingServer, type StreamingServerOptions } from './streaming/server.js';
+import { TaskStreamingRuntime } from './stream-runtime.js';
 
 export interface CriConfig {
   dataRoot: string;
@@ -41,6 +43,7 @@ export class Cri {
   readonly sandboxes: SandboxService;
   readonly containers: ContainerService;
   private readonly stats: StatsReader;
+  private streamingServer?: StreamingServer;
 
   constructor(supervisor: Supervisor, private readonly config: CriConfig) {
     const dataDir = join(config.dataRoot, 'cri');
@@ -65,6 +68,23 @@ export class Cri {
       [serviceDefinition(root, RUNTIME_SERVICE), runtimeService({ ctx: this.ctx, sandboxes: this.sandboxes, containers: this.containers, stats: this.stats, streaming, version: this.config.version })],
       [serviceDefinition(root, IMAGE_SERVICE), imageService(this.ctx)],
     ];
+  }
+
+  /** Starts the streaming server (exec, attach, port-forward) the CRI's URLs point at. */
+  async startStreaming(options: StreamingServerOptions = {}): Promise<StreamingUrls> {
+    const server = new StreamingServer(new TaskStreamingRuntime(this.ctx, this.containers, this.sandboxes), options);
+    await server.start();
+    this.streamingServer = server;
+    const field = (v: unknown) => (v === undefined ? false : !!v);
+    return {
+      exec: async (req) => server.getExec({ containerId: this.containers.get(String(req.container_id)).id, cmd: (req.cmd ?? []) as string[], tty: field(req.tty), stdin: field(req.stdin), stdout: field(req.stdout), stderr: field(req.stderr) }).url,
+      attach: async (req) => server.getAttach({ containerId: this.containers.get(String(req.container_id)).id, tty: field(req.tty), stdin: field(req.stdin), stdout: field(req.stdout), stderr: field(req.stderr) }).url,
+      portForward: async (req) => server.getPortForward({ podSandboxId: this.sandboxes.get(String(req.pod_sandbox_id)).id, port: ((req.port ?? []) as unknown[]).map(Number) }).url,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.streamingServer?.stop();
   }
 
   /** After the supervisor re-adopted its tasks: pods whose pause process is gone lose their network. */

@@ -64,6 +64,7 @@ export function criUser(sc: Message | null | undefined, imageUser: string | unde
   const uid = int64(sc?.run_as_user);
   const gid = int64(sc?.run_as_group);
   const username = sc?.run_as_username ? String(sc.run_as_username) : '';
+  if (gid !== undefined && uid === undefined && !username) throw invalid(`user group "${gid}" is specified without user`);
   let spec: string;
   if (username) spec = username;
   else if (uid !== undefined) spec = String(uid);
