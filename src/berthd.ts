@@ -10,6 +10,11 @@ import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, typ
 import { ContainerStore } from './engine/containers/store.js';
 import { containerdView } from './engine/containers/containerd-view.js';
 import { Engine } from './engine/engine.js';
+import { Cri } from './cri/cri.js';
+import { CniPodNetwork } from './cri/cni-network.js';
+import type { StreamingUrls } from './cri/streaming-urls.js';
+import { CniManager } from './network/cni/manager.js';
+import { BUILTIN_SANDBOX_IMAGE } from './cri/sandbox-image.js';
 import { SupervisorGrpcServer } from './supervisor/grpc/server.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
@@ -33,13 +38,19 @@ Options:
       --bridge-subnet string     subnet of the default bridge network (default 172.30.0.0/16, or a free one)
       --nft-table string         berth's own nftables table (default "berth")
       --storage-driver string    snapshotter: overlayfs or naive (default overlayfs)
-      --supervisor-only          serve only containerd's API on <exec-root>/supervisor.sock, no Docker API
+      --supervisor-only          serve only containerd's API and the CRI on <exec-root>/supervisor.sock, no Docker API
+      --sandbox-image string     the CRI's pod sandbox image (default the built-in ${BUILTIN_SANDBOX_IMAGE}, berth's init as pause)
+      --cri-cgroup-parent string parent cgroup of pods that name none (default /k8s.io)
+      --cni-conf-dir string      CNI network configurations for pods (default /etc/cni/net.d)
+      --cni-bin-dir list         where CNI plugins are looked up (default /opt/cni/bin, /usr/lib/cni)
+      --stream-address host:port the CRI's streaming server (exec, attach, port-forward; default 127.0.0.1:0)
       --tlsverify                require client certificates on tcp:// (with --tlscacert, --tlscert, --tlskey)
   -l, --log-level string         debug, info, warn, error (default "info")
   -v, --version                  print the version and exit
 `;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<number> {
   let values;
@@ -52,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
         'add-runtime': { type: 'string', multiple: true }, 'insecure-registry': { type: 'string', multiple: true },
         'registry-mirror': { type: 'string', multiple: true }, 'certs-dir': { type: 'string' }, 'cgroup-parent': { type: 'string' }, 'storage-driver': { type: 'string' },
         bridge: { type: 'string', short: 'b' }, 'bridge-subnet': { type: 'string' }, 'nft-table': { type: 'string' },
-        'supervisor-only': { type: 'boolean' }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
+        'supervisor-only': { type: 'boolean' }, 'sandbox-image': { type: 'string' }, 'cri-cgroup-parent': { type: 'string' },
+        'cni-conf-dir': { type: 'string' }, 'stream-address': { type: 'string' }, 'cni-bin-dir': { type: 'string', multiple: true }, tlsverify: { type: 'boolean' }, tlscacert: { type: 'string' }, tlscert: { type: 'string' }, tlskey: { type: 'string' },
         'log-level': { type: 'string', short: 'l' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -61,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     return 125;
   }
   if (values.help) return void process.stdout.write(USAGE), 0;
-  if (values.version) return void process.stdout.write('berthd version 0.1.0\n'), 0;
+  if (values.version) return void process.stdout.write(`berthd version ${VERSION}\n`), 0;
   let config: DaemonConfig;
   try {
     config = applyConfigFile(defaultConfig(), values['config-file'] ?? DEFAULT_CONFIG_FILE);
@@ -112,7 +124,18 @@ export async function main(argv: string[]): Promise<number> {
   // The tasks that outlived the last berthd are re-adopted before anyone is answered (the engine,
   // when there is one, then reconciles its containers with them).
   await supervisor.tasks.restore();
-  const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly);
+  const cri = new Cri(supervisor, {
+    dataRoot: config.dataRoot, execRoot: config.execRoot, sandboxImage: values['sandbox-image'], cgroupParent: values['cri-cgroup-parent'], runtime: config.defaultRuntime,
+    registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: new CniPodNetwork(new CniManager({ confDir: values['cni-conf-dir'] ?? '/etc/cni/net.d', binDirs: values['cni-bin-dir'], cacheDir: join(config.dataRoot, 'cni') })),
+    version: VERSION, log,
+  });
+  let streaming: StreamingUrls | undefined;
+  try {
+    streaming = await cri.startStreaming(streamAddress(values['stream-address']));
+  } catch (err) {
+    log('warn', `CRI streaming server not started: ${(err as Error).message}`);
+  }
+  const served = await serveSupervisor(supervisor, join(config.execRoot, 'supervisor.sock'), config.group, log, supervisorOnly, cri, streaming);
   if (served === 'failed') return 1;
   let engine: Engine | undefined;
   let api: ApiServer | undefined;
@@ -133,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  await cri.restore();
   log('info', `berthd ready (data root ${config.dataRoot}, exec root ${config.execRoot}${supervisorOnly ? ', supervisor API only' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -145,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   await engine?.close();
   await api?.close();
   await served?.close();
+  await cri.close();
   supervisor.close();
   return 0;
 }
@@ -153,9 +178,14 @@ export async function main(argv: string[]): Promise<number> {
  * Serves containerd's API on `path`. Without the .proto packages the Docker API still comes up
  * (with a warning); a daemon that is only the supervisor cannot.
  */
-async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean): Promise<SupervisorGrpcServer | undefined | 'failed'> {
+async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean, cri: Cri, streaming?: StreamingUrls): Promise<SupervisorGrpcServer | undefined | 'failed'> {
   try {
     const server = new SupervisorGrpcServer(supervisor, log);
+    try {
+      for (const [definition, implementation] of cri.services(streaming)) server.addService(definition, implementation);
+    } catch (err) {
+      log('warn', `CRI not served: ${(err as Error).message}`);
+    }
     await server.listen(path, { group });
     log('info', `supervisor API (containerd 1.6) listening on unix://${path}`);
     return server;
@@ -167,4 +197,11 @@ async function serveSupervisor(supervisor: Supervisor, path: string, group: stri
     log('warn', `supervisor API not served: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/** "HOST:PORT" (or ":PORT", or "HOST") for the streaming server; default 127.0.0.1 on a free port. */
+function streamAddress(text: string | undefined): { host?: string; port?: number } {
+  if (!text) return {};
+  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
+  return { ...(m[1] ? { host: m[1].replace(/^\[|\]$/g, '') } : {}), ...(m[2] ? { port: Number(m[2]) } : {}) };
 }

@@ -144,9 +144,18 @@ int op_mkdir(struct ctx *c, struct reader *r) {
 }
 
 int op_pivot_root(struct ctx *c, struct reader *r) {
-  if (fchdir(c->root_fd) < 0) return fail(c, "chdir to rootfs");
-  /* pivot_root(".", ".") stacks the old root under the new one; detach it right away. */
-  if (syscall(SYS_pivot_root, ".", ".") < 0) return fail(c, "pivot_root");
+  /* The old root, to come back to: after pivot_root(".", ".") the working directory is still the
+     new root, and a shared new root must not be made a slave (its mounts would stop propagating
+     back to the host, as a bidirectional volume needs). */
+  int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old_root < 0) return fail(c, "open old root");
+  if (fchdir(c->root_fd) < 0) { close(old_root); return fail(c, "chdir to rootfs"); }
+  /* pivot_root(".", ".") stacks the old root on the new one; detach it right away, as a slave so
+     that the detach does not propagate to the host. */
+  if (syscall(SYS_pivot_root, ".", ".") < 0) { close(old_root); return fail(c, "pivot_root"); }
+  int rc = fchdir(old_root);
+  close(old_root);
+  if (rc < 0) return fail(c, "chdir to old root");
   if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return fail(c, "make old root a slave");
   if (umount2(".", MNT_DETACH) < 0) return fail(c, "detach old root");
   if (chdir("/") < 0) return fail(c, "chdir /");

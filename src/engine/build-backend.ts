@@ -16,7 +16,7 @@ import { readLogs } from './containers/logs.js';
 import type { ContainerService } from './containers/service.js';
 import { hasSnapshot, storeLayerTar, withLease } from '../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from './images/service.js';
-import { configFor, writeImage, type ImageLayer } from './images/write-image.js';
+import { configFor, writeImage, type ImageLayer } from '../supervisor/images/write-image.js';
 
 /** The diff ID of a layer with no entries (the tar's end blocks only). */
 const EMPTY_LAYER_DIFF_ID = digestOf(TAR_END);

@@ -77,6 +77,11 @@ export class Supervisor {
     return this.snapshotStore.name;
   }
 
+  /** The directory the snapshotter keeps its layers in (the image filesystem the CRI reports). */
+  get snapshotterRoot(): string {
+    return this.snapshotStore.root;
+  }
+
   content(namespace: string): ContentStore {
     return this.contentStore.forNamespace(namespace);
   }

@@ -41,7 +41,7 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
   const launch = async () => {
     const out = openSync(logFile, 'a');
     const berthd = [process.execPath, BERTHD_BIN, '--data-root', opts.dataRoot ?? join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
-      '--cgroup-parent', cgroupParent, '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.supervisorOnly ? ['--supervisor-only'] : []), ...(opts.extraArgs ?? [])];
+      '--cgroup-parent', cgroupParent, '--cri-cgroup-parent', cgroupParent, '--cni-conf-dir', join(dir, 'cni'), '--config-file', join(dir, 'daemon.json'), '--log-level', 'debug', ...(opts.supervisorOnly ? ['--supervisor-only'] : []), ...(opts.extraArgs ?? [])];
     // A restart keeps the namespace: the containers that kept running are plugged into it.
     const netns = join(dir, 'host.netns');
     if (!existsSync(netns)) {

@@ -11,7 +11,7 @@ import { mountAll, unmountAll } from '../../sys/mount.js';
 import { writableLayerDir } from '../../supervisor/snapshots/types.js';
 import { storeLayerTar, withLease } from '../../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from '../images/service.js';
-import { configFor, writeImage, type ImageLayer } from '../images/write-image.js';
+import { configFor, writeImage, type ImageLayer } from '../../supervisor/images/write-image.js';
 import type { ContainerConfig } from './api-types.js';
 import type { ContainerService } from './service.js';
 

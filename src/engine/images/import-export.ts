@@ -9,7 +9,7 @@ import { parsePlatform } from '../../image/manifest.js';
 import { formatReference, parseReference } from '../../image/reference.js';
 import { storeLayerTar, withLease } from '../../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from './service.js';
-import { configFor, writeImage } from './write-image.js';
+import { configFor, writeImage } from '../../supervisor/images/write-image.js';
 
 export interface ImportOptions {
   /** The name to record ("repo[:tag]"); none leaves a <none>:<none> image. */

@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hasSnapshot, mergeLabels, unpackMissing, withLease, type LayerDeps } from '../../supervisor/images/layers.js';
 import type { ImageService } from './service.js';
-import { writeImage, type ImageLayer } from './write-image.js';
+import { writeImage, type ImageLayer } from '../../supervisor/images/write-image.js';
 
 /** The archive's files: regular files as blob digests, links as the names they point at. */
 interface ArchiveFiles {

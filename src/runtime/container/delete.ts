@@ -2,6 +2,7 @@
 // the poststop hooks.
 import { BerthError, precondition } from '../../common/errors.js';
 import { runHooks } from '../hooks.js';
+import type { Spec } from '../spec/types.js';
 import { cgroupsOf, type RuntimeContext, stateOf, statusOf, waitForExit } from './context.js';
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
@@ -27,6 +28,11 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     if (status === 'paused') await cgroups.thaw();
     // pid 0: a create that died before its init was recorded; what ran is in the cgroup, killed above
     if (rec.pid > 0 && !(await waitForExit(rec, 10_000))) throw precondition(`container ${id} did not exit after SIGKILL`);
+  } else if (!hasOwnPidNamespace(rec.config)) {
+    // Its init is gone, but in a shared PID namespace its other processes did not die with it
+    // (a pod's container, an exec): they go now, as runc's destroy kills them.
+    await killAll(cgroups, 0);
+    for (let i = 0; i < 200 && (await cgroups.pids().catch(() => [])).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
   }
   await cgroups.destroy();
   ctx.store.remove(id);
@@ -35,6 +41,11 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
   } catch (err) {
     ctx.warn?.((err as Error).message);
   }
+}
+
+function hasOwnPidNamespace(spec: Spec): boolean {
+  const pid = spec.linux?.namespaces?.find((n) => n.type === 'pid');
+  return !!pid && !pid.path;
 }
 
 async function killAll(cgroups: ReturnType<typeof cgroupsOf>, pid: number): Promise<void> {

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { invalid } from '../../common/errors.js';
+import { mountPoints } from '../../sys/mount.js';
 import { parseMountOptions, propagationOptions } from '../spec/mount-options.js';
 import type { Device, Mount, Spec } from '../spec/types.js';
 import { MS, MountHow, Op } from './opcodes.js';
@@ -44,11 +45,20 @@ export function writeRootfs(w: PlanWriter, input: RootfsInput): void {
   const prop = spec.linux?.rootfsPropagation;
   const rootProp = prop ? propagationOptions[prop]! : MS.SLAVE | MS.REC;
   w.op(Op.MOUNT, str(''), str('/'), str(''), u64(rootProp), str(''), u32(0));
+  // With a shared root, the mount holding the rootfs is shared too, and pivot_root refuses a new
+  // root whose parent is shared: make that one mount private first (as runc does).
+  if (rootProp & MS.SHARED) w.op(Op.MOUNT, str(''), str(mountHolding(rootfs)), str(''), u64(MS.PRIVATE), str(''), u32(0));
   w.op(Op.MOUNT, str(rootfs), str(rootfs), str(''), u64(MS.BIND | MS.REC), str(''), u32(0));
   w.op(Op.SET_ROOT, str(rootfs));
   (spec.mounts ?? []).forEach((m, i) => writeMount(w, m, `mounts[${i}]`, input));
   if (needsDevSetup(spec.mounts ?? [])) writeDevices(w, spec, input.newUserNs);
   w.op(Op.MKDIR, str(spec.process?.cwd ?? '/'), u32(0o755));
+}
+
+/** The mount point of the filesystem `path` is on (itself when it is a mount point). */
+function mountHolding(path: string): string {
+  const inside = (mp: string) => mp === '/' || path === mp || path.startsWith(`${mp}/`);
+  return mountPoints().filter(inside).sort((a, b) => b.length - a.length)[0] ?? '/';
 }
 
 function writeMount(w: PlanWriter, m: Mount, field: string, input: RootfsInput): void {

@@ -4,7 +4,9 @@
 //
 // The library is @grpc/grpc-js (pure JavaScript HTTP/2 gRPC, the maintained one, no native build
 // or binary download) with protobufjs for the messages, loaded from Debian's .proto files at start.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { type ConnectionInjector, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { createServer, type Server as NetServer } from 'node:net';
+import { AuthorityFilter } from '../../common/grpc/authority-filter.js';
 import { claimSocketPath, restrictSocket } from '../../sys/unix-socket.js';
 import type { Supervisor } from '../supervisor.js';
 import type { HandlerEnv, Implementation, Log } from './handlers.js';
@@ -29,6 +31,8 @@ const MAX_MESSAGE = 16 << 20; // containerd's own limit
 export class SupervisorGrpcServer {
   private readonly server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
   private path?: string;
+  private listener?: NetServer;
+  private injector?: ConnectionInjector;
 
   constructor(supervisor: Supervisor, log: Log = () => {}) {
     const root = loadProtos();
@@ -52,15 +56,34 @@ export class SupervisorGrpcServer {
     for (const [name, impl] of services) this.server.addService(serviceDefinition(root, name), impl);
   }
 
+  /** Another front end's service on the same socket (the CRI's); added before listen. */
+  addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
+  /**
+   * Serves on a unix socket of our own, each connection handed to grpc-js through the
+   * authority filter: Go clients that name the socket's path as :authority (crictl, critest, older
+   * kubelets) would otherwise be refused by Node's HTTP/2 before any handler ran.
+   */
   async listen(path: string, opts: { group?: string } = {}): Promise<void> {
     await claimSocketPath(path);
-    await new Promise<void>((resolve, reject) => this.server.bindAsync(`unix://${path}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    const listener = createServer((socket) => injector.injectConnection(new AuthorityFilter(socket)));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(path, () => resolve());
+    });
+    this.listener = listener;
+    this.injector = injector;
     this.path = path;
     restrictSocket(path, opts.group);
   }
 
   /** Stops accepting calls; calls in flight (event subscriptions) are ended after a grace period. */
   async close(graceMs = 2000): Promise<void> {
+    this.listener?.close();
+    this.injector?.drain(graceMs);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -71,6 +94,9 @@ export class SupervisorGrpcServer {
         resolve();
       });
     });
+    this.injector?.destroy();
+    this.listener = undefined;
+    this.injector = undefined;
     this.path = undefined;
   }
 

@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { hasher } from '../../common/digest.js';
+import { BerthError } from '../../common/errors.js';
 import { applyLayer, type WhiteoutMode } from '../../image/apply-layer.js';
 import { MediaType, type Descriptor } from '../../image/manifest.js';
 import type { Lease, LeaseStore } from '../content/leases.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
-import type { ContentStore } from '../content/store.js';
+import type { ContentStore, ContentWriter } from '../content/store.js';
 import { type Snapshotter, writableLayerDir } from '../snapshots/types.js';
 
 const OWNER = 'berth.owner';
@@ -67,11 +68,27 @@ export function hasSnapshot(sn: Snapshotter, key: string): boolean {
   }
 }
 
+/**
+ * A writer for `ref`, or undefined once the blob `digest` is in the store: while another pull
+ * writes the same blob (ingests are locked), wait for it rather than fail (containerd waits too).
+ */
+export async function writerWhenFree(content: ContentStore, ref: string, digest: string, opts: { expected?: string; total?: number }): Promise<ContentWriter | undefined> {
+  for (let waited = 0; ; waited += 50) {
+    if (content.has(digest)) return undefined;
+    try {
+      return await content.writer(ref, opts);
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'UNAVAILABLE') || waited > 10 * 60_000) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Stores `bytes` (a manifest, a config) under the lease unless the store has them. */
 export async function storeBytes(deps: Pick<LayerDeps, 'content' | 'leases'>, digest: string, bytes: Buffer, leaseId: string, labels?: Record<string, string>): Promise<void> {
   deps.leases.addResource(leaseId, { type: 'content', id: digest });
-  if (!deps.content.has(digest)) {
-    const w = await deps.content.writer(`bytes-${digest}`, { expected: digest, total: bytes.length });
+  const w = await writerWhenFree(deps.content, `bytes-${digest}`, digest, { expected: digest, total: bytes.length });
+  if (w) {
     await w.write(bytes);
     await w.commit();
   }
@@ -122,7 +139,14 @@ export async function unpackLayer(deps: LayerDeps, layer: Descriptor, diffId: st
   try {
     await applyLayer(writableLayerDir(mounts), deps.content.reader(layer.digest), deps.whiteouts, { diffId });
     if (hasSnapshot(deps.snapshotter, chainId)) deps.snapshotter.remove(key); // another pull got there first
-    else deps.snapshotter.commit(chainId, key);
+    else {
+      try {
+        deps.snapshotter.commit(chainId, key);
+      } catch (err) {
+        if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
+        deps.snapshotter.remove(key); // it did, just now
+      }
+    }
   } catch (err) {
     deps.snapshotter.remove(key);
     throw err;

@@ -8,7 +8,7 @@ import { chainIds } from '../../image/chain-id.js';
 import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
 import { familiarName, formatReference, type ImageReference } from '../../image/reference.js';
 import { DigestMismatch, type ContentStore } from '../content/store.js';
-import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, type LayerDeps } from './layers.js';
+import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, writerWhenFree, type LayerDeps } from './layers.js';
 export { releaseOrphanLeases } from './layers.js';
 
 /** What a pull reads from: a registry client (src/registry's), or anything that serves the same. */
@@ -50,7 +50,11 @@ async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, lea
     return false;
   }
   deps.leases.addResource(leaseId, { type: 'ingest', id: d.digest });
-  let w = await deps.content.writer(d.digest, { expected: d.digest, total: d.size });
+  let w = await writerWhenFree(deps.content, d.digest, d.digest, { expected: d.digest, total: d.size });
+  if (!w) { // another pull fetched it meanwhile
+    addDistributionSource(deps.content, d.digest, ref);
+    return false;
+  }
   if (w.offset > 0) { // a partial ingest from an interrupted pull: the download starts over
     await w.close();
     deps.content.abort(d.digest);

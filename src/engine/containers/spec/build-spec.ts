@@ -12,7 +12,7 @@ import { OCI_VERSION } from '../../../runtime/spec/default.js';
 import type { Device, Process, Spec } from '../../../runtime/spec/types.js';
 import { boundingCapabilities } from '../../../sys/proc.js';
 import type { ContainerConfig, HostConfig, SpecInputs } from '../api-types.js';
-import { capabilitySets, containerCapabilities } from './capabilities.js';
+import { capabilitySets, containerCapabilities } from '../../../runtime/spec/container-capabilities.js';
 import { INIT_PATH, withCreateDefaults } from './defaults.js';
 import { buildDevices } from './devices.js';
 import { containerEnv } from './env.js';

@@ -2,34 +2,17 @@
 // rules from the host's device files, HostConfig.DeviceCgroupRules ("c 1:3 rwm"), and, for a
 // privileged container, every device of the host with no cgroup restriction (moby's WithDevices,
 // oci.DevicesFromPath, and runc's devices.HostDevices).
-import { lstatSync, readdirSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { errnoOf, invalid } from '../../../common/errors.js';
+import { invalid } from '../../../common/errors.js';
 import type { Device, DeviceCgroupRule } from '../../../runtime/spec/types.js';
 import type { DeviceMapping } from '../api-types.js';
 import { defaultDeviceRules } from '../../../runtime/spec/container-defaults.js';
+import { deviceFromPath, hostDevices } from '../../../runtime/spec/host-devices.js';
 
 export interface DeviceResult {
   devices: Device[];
   rules: DeviceCgroupRule[];
-}
-
-// Linux's dev_t encoding (glibc's gnu_dev_major/minor).
-const major = (rdev: bigint): number => Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-const minor = (rdev: bigint): number => Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-
-/** The node at `path` as a device, or undefined when it is not a character or block device. */
-export function deviceFromPath(path: string, containerPath: string): Device | undefined {
-  let st: BigIntStats;
-  try {
-    st = lstatSync(path, { bigint: true });
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
-  if (!type) return undefined;
-  return { type, path: containerPath, major: major(st.rdev), minor: minor(st.rdev), fileMode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
 }
 
 const rule = (d: Device, access: string): DeviceCgroupRule => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access });
@@ -92,37 +75,6 @@ function walk(dir: string, visit: (path: string) => void): void {
     if (st.isDirectory()) walk(p, visit);
     else visit(p);
   }
-}
-
-/** Every device node under `root` (the host's /dev), as runc's HostDevices lists them. */
-export function hostDevices(root = '/dev'): Device[] {
-  const out: Device[] = [];
-  const scan = (dir: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(dir, n);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) {
-        if (!['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev'].includes(n)) scan(p);
-        continue;
-      }
-      if (n === 'console') continue; // the runtime makes the container's own console
-      const d = deviceFromPath(p, posix.join('/dev', posix.relative(root, p)));
-      if (d) out.push(d);
-    }
-  };
-  scan(root);
-  return out;
 }
 
 const RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;

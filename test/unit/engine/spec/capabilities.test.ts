@@ -1,7 +1,7 @@
 // Capability lists from CapAdd / CapDrop / Privileged, and the sets a process gets.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { capabilitySets, containerCapabilities, normalizeCapabilities } from '../../../../src/engine/containers/spec/capabilities.js';
+import { capabilitySets, containerCapabilities, normalizeCapabilities } from '../../../../src/runtime/spec/container-capabilities.js';
 import { DEFAULT_CAPABILITIES } from '../../../../src/runtime/spec/container-defaults.js';
 import { CAPABILITIES } from '../../../../src/runtime/spec/capabilities.js';
 

@@ -7,7 +7,8 @@ import { rlimitsFrom } from '../../../../src/engine/containers/spec/ulimits.js';
 import { mergeTmpfsOptions, tmpfsMount, tmpfsMountFromSpec, tmpfsMounts } from '../../../../src/engine/containers/spec/tmpfs.js';
 import { parseSecurityOpts } from '../../../../src/engine/containers/spec/security-opts.js';
 import { buildSysctls } from '../../../../src/engine/containers/spec/sysctls.js';
-import { buildDevices, hostDevices, mappedDevices, parseDeviceCgroupRule } from '../../../../src/engine/containers/spec/devices.js';
+import { buildDevices, mappedDevices, parseDeviceCgroupRule } from '../../../../src/engine/containers/spec/devices.js';
+import { hostDevices } from '../../../../src/runtime/spec/host-devices.js';
 
 describe('environment', () => {
   it('puts PATH, HOSTNAME and TERM first; Env replaces in place, appends, or unsets', () => {

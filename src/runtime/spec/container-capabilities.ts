@@ -1,9 +1,10 @@
-// The container's capability sets from HostConfig.CapAdd, CapDrop and Privileged, as Docker's
-// caps.TweakCapabilities and oci.SetCapabilities compute them.
-import { invalid } from '../../../common/errors.js';
-import { CAPABILITIES } from '../../../runtime/spec/capabilities.js';
-import type { Capabilities } from '../../../runtime/spec/types.js';
-import { DEFAULT_CAPABILITIES } from '../../../runtime/spec/container-defaults.js';
+// A container's capability sets from what to add and drop and whether it is privileged, as
+// Docker's caps.TweakCapabilities and oci.SetCapabilities compute them (containerd's CRI does the
+// same for a pod's containers): shared by the engine and the CRI.
+import { invalid } from '../../common/errors.js';
+import { CAPABILITIES } from './capabilities.js';
+import type { Capabilities } from './types.js';
+import { DEFAULT_CAPABILITIES } from './container-defaults.js';
 
 const ALL = 'ALL';
 
@@ -28,6 +29,8 @@ export interface CapabilityOptions {
   privileged?: boolean;
   /** What "all capabilities" means here: the host's bounding set. */
   hostCapabilities: readonly string[];
+  /** The request's field names, for errors (default: Docker's HostConfig.CapAdd and CapDrop). */
+  fields?: { add: string; drop: string };
 }
 
 /**
@@ -37,8 +40,8 @@ export interface CapabilityOptions {
  */
 export function containerCapabilities(o: CapabilityOptions): string[] {
   if (o.privileged) return [...o.hostCapabilities];
-  const drop = normalizeCapabilities(o.capDrop, 'HostConfig.CapDrop');
-  const add = normalizeCapabilities(o.capAdd, 'HostConfig.CapAdd');
+  const drop = normalizeCapabilities(o.capDrop, o.fields?.drop ?? 'HostConfig.CapDrop');
+  const add = normalizeCapabilities(o.capAdd, o.fields?.add ?? 'HostConfig.CapAdd');
   let caps: string[];
   if (add.includes(ALL)) caps = o.hostCapabilities.filter((c) => !drop.includes(c));
   else if (drop.includes(ALL)) caps = [...add];

@@ -5,7 +5,7 @@ import { digestOf } from '../../common/digest.js';
 import { chainIds } from '../../image/chain-id.js';
 import type { ImageConfig } from '../../image/config.js';
 import { MediaType, type Descriptor } from '../../image/manifest.js';
-import { storeBytes, unpackMissing, type LayerDeps } from '../../supervisor/images/layers.js';
+import { storeBytes, unpackMissing, type LayerDeps } from './layers.js';
 
 export interface ImageLayer {
   descriptor: Descriptor;
