@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeyedLock } from '../../common/keyed-lock.js';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { capabilityNames } from '../../runtime/spec/capabilities.js';
 import { boundingCapabilities } from '../../sys/proc.js';
@@ -61,7 +62,8 @@ export class ContainerService {
   /** Per container: 'exit' when its task ends, 'removed' when it is gone. */
   private readonly signals = new EventEmitter();
   private readonly restarts = new RestartScheduler((id) => this.restartDue(id));
-  private readonly busy = new Map<string, Promise<unknown>>();
+  /** One change at a time per container. */
+  private readonly busy = new KeyedLock();
   /** Attachers waiting for the next start: run once the task exists, before it is started. */
   private readonly startHooks = new Map<string, Set<() => Promise<void>>>();
   /** Their way out when that start fails: an attacher must not wait for a task that never comes. */
@@ -93,13 +95,7 @@ export class ContainerService {
 
   /** Runs `fn` after whatever else is under way for the same container: one change at a time. */
   private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.busy.get(id) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(fn);
-    this.busy.set(id, next);
-    void next.finally(() => {
-      if (this.busy.get(id) === next) this.busy.delete(id);
-    }).catch(() => {});
-    return next;
+    return this.busy.run(id, fn);
   }
 
   private event(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
