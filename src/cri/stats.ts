@@ -2,7 +2,7 @@
 // CPU time and a rate in nanocores from the previous sample, memory with the working set (usage
 // less inactive file pages, the kubelet's eviction signal), and the writable layer's usage.
 import type { Message } from '../common/grpc/service-def.js';
-import type { CgroupStats } from '../runtime/cgroups/stats.js';
+import { emptyStats, type CgroupStats } from '../runtime/cgroups/stats.js';
 import { CriContext } from './context.js';
 import type { ContainerCriRecord, SandboxRecord } from './store.js';
 
@@ -57,15 +57,28 @@ export class StatsReader {
     };
   }
 
+  /**
+   * A pod's usage: its pause process and its running containers together (each has a cgroup of
+   * its own under the pod's parent), as the kubelet reads a pod's cgroup.
+   */
   async sandbox(rec: SandboxRecord, containers: ContainerCriRecord[]): Promise<Message> {
     const at = CriContext.now();
-    const stats = await this.cgroup(rec.id);
-    const { cpu, memory } = this.usage(rec.id, stats, at);
+    const own = await this.cgroup(rec.id);
+    const members = await Promise.all(containers.map((c) => this.cgroup(c.id)));
+    const all = [own, ...members].filter((s): s is CgroupStats => !!s);
+    const total = all.reduce((acc, s) => {
+      acc.cpu.usage.total += s.cpu.usage.total;
+      acc.memory.usage.usage += s.memory.usage.usage;
+      for (const [k, v] of Object.entries(s.memory.raw)) acc.memory.raw[k] = (acc.memory.raw[k] ?? 0) + v;
+      acc.pids.current += s.pids.current;
+      return acc;
+    }, emptyStats());
+    const { cpu, memory } = this.usage(rec.id, own ? total : undefined, at);
     return {
       attributes: { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels ?? {}, annotations: rec.config.annotations ?? {} },
       linux: {
         cpu, memory,
-        process: { timestamp: at, process_count: u64(stats?.pids.current ?? 0) },
+        process: { timestamp: at, process_count: u64(total.pids.current) },
         containers: await Promise.all(containers.map((c) => this.container(c))),
       },
     };

@@ -69,6 +69,11 @@ describe('CRI: pods and containers', { skip: !isRoot && 'needs root' }, () => {
     const stats = (await cri.runtime('ContainerStats', { container_id: id })).stats;
     assert.ok(Number(stats.cpu.usage_core_nano_seconds.value) > 0);
     assert.ok(Number(stats.memory.working_set_bytes.value) > 0);
+    const podStats = (await cri.runtime('PodSandboxStats', { pod_sandbox_id: pod })).stats;
+    assert.equal(podStats.attributes.id, pod);
+    assert.deepEqual(podStats.linux.containers.map((c: { attributes: { id: string } }) => c.attributes.id), [id]);
+    assert.ok(Number(podStats.linux.memory.working_set_bytes.value) >= Number(stats.memory.working_set_bytes.value));
+    assert.ok(Number(podStats.linux.process.process_count.value) >= 2, 'pause and the container');
 
     const listed = (await cri.runtime('ListContainers', { filter: { pod_sandbox_id: pod, state: { state: 'CONTAINER_RUNNING' } } })).containers;
     assert.deepEqual(listed.map((c: { id: string }) => c.id), [id]);
