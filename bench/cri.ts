@@ -123,7 +123,8 @@ const newTarget = (name: string, socket: string, cgroupParent: string, logDir: s
 });
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-cri-'));
-const berthd = await startBerthd({ supervisorOnly: true });
+// info, as a node runs it and as containerd logs by default (the test helper asks for debug first)
+const berthd = await startBerthd({ supervisorOnly: true, extraArgs: ['--log-level', 'info'] });
 let containerd: Awaited<ReturnType<typeof startContainerd>> | undefined;
 const targets: Target[] = [];
 try {
