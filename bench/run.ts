@@ -1,6 +1,7 @@
 // One table: each figure for berth, Docker and Podman (each when installed) measured in this run
 // on the same inputs (networking for berth and Docker, through bench/network.ts; containerd's API
-// for berth's supervisor and Docker's containerd, through bench/ctr.ts), and berth's ratio to the best of the others (< 1: berth is better; for
+// for berth's supervisor and Docker's containerd, through bench/ctr.ts; the CRI for berth and
+// containerd's CRI plugin, through bench/cri.ts), and berth's ratio to the best of the others (< 1: berth is better; for
 // throughputs the ratio is theirs/berth, so < 1 still means berth is better).
 // `node dist/bench/run.js [RUNS]` — berthd and a private Debian dockerd are started here; Podman
 // runs daemonless with its own root (and the ulimits this machine needs).
@@ -231,6 +232,9 @@ mergeFiguresOf('./network.js', ['200', '5']);
 // containerd's API from bench/ctr.ts: berthd --supervisor-only beside a private Debian containerd
 // 1.6 (in the Docker column: it is Docker's supervisor), driven by the same ctr.
 mergeFiguresOf('./ctr.js', [String(RUNS)]);
+// The Kubernetes CRI from bench/cri.ts: berthd --supervisor-only beside a private Debian containerd
+// 1.6 with its CRI plugin (in the Docker column), each with its own CNI bridge network.
+mergeFiguresOf('./cri.js', [String(RUNS)]);
 
 const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['runRm', '`run --rm busybox true` (median)', 'ms', 'lower'],
@@ -246,6 +250,9 @@ const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['publishedMBps', 'host → published port on 127.0.0.1 (200 MB)', 'MB/s', 'higher'],
   ['ctrRunRm', '`ctr run --rm IMAGE id true` on the supervisor socket (Docker column: containerd 1.6; median)', 'ms', 'lower'],
   ['supervisorRssMb', 'supervisor RSS, `--supervisor-only` with the image, no containers (Docker column: containerd)', 'MB', 'lower'],
+  ['criPodStart', 'CRI pod start: RunPodSandbox + CreateContainer + StartContainer, CNI bridge (Docker column: containerd 1.6 CRI; median)', 'ms', 'lower'],
+  ['criPodTeardown', 'CRI pod teardown: StopPodSandbox + RemovePodSandbox (Docker column: containerd 1.6 CRI; median)', 'ms', 'lower'],
+  ['criDaemonRssMb', 'CRI daemon RSS after a pod ran, none left (berthd --supervisor-only; Docker column: containerd)', 'MB', 'lower'],
   ['daemonRssMb', 'daemon RSS with 200 containers', 'MB', 'lower'],
   ['perContainerMb', 'memory per running container (shim/conmon + daemon growth)', 'MB', 'lower'],
 ];
