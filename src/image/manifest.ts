@@ -8,6 +8,8 @@ export const MediaType = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** Uncompressed (containerd's MediaTypeDockerSchema2Layer): what `ctr images import` of a docker-save archive records. */
+  dockerLayerUncompressed: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -19,7 +21,7 @@ export const MediaType = {
 
 const MANIFESTS = new Set<string>([MediaType.dockerManifest, MediaType.ociManifest]);
 const INDEXES = new Set<string>([MediaType.dockerManifestList, MediaType.ociIndex]);
-const LAYERS = new Set<string>([MediaType.dockerLayer, MediaType.dockerForeignLayer, MediaType.ociLayer, MediaType.ociLayerGzip, MediaType.ociLayerZstd,
+const LAYERS = new Set<string>([MediaType.dockerLayer, MediaType.dockerLayerUncompressed, MediaType.dockerForeignLayer, MediaType.ociLayer, MediaType.ociLayerGzip, MediaType.ociLayerZstd,
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar']);
 
 export interface Platform {

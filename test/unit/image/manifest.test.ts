@@ -11,6 +11,8 @@ const manifest = (mediaType: string, layerType: string) => JSON.stringify({
 it('reads Docker schema 2 and OCI manifests and indexes', () => {
   const docker = parseManifest(manifest(MediaType.dockerManifest, MediaType.dockerLayer));
   assert.equal(docker.kind, 'manifest');
+  // Uncompressed Docker layers, as `ctr images import` records a docker-save archive's.
+  assert.equal(parseManifest(manifest(MediaType.dockerManifest, 'application/vnd.docker.image.rootfs.diff.tar')).kind, 'manifest');
   const oci = parseManifest(manifest(MediaType.ociManifest, MediaType.ociLayerZstd));
   assert.equal(oci.kind === 'manifest' && oci.manifest.layers[0]!.size, 100);
   // No mediaType field: the registry's Content-Type says which it is.
