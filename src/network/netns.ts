@@ -5,7 +5,7 @@
 // up (containerd's pod namespaces). The directory holding them is a private mount, so the
 // namespace mounts do not propagate anywhere. Both calls are idempotent.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import { mountPoints } from '../sys/mount.js';
@@ -22,8 +22,17 @@ function mountpoints(): Set<string> {
 /** Makes `dir` a private mount of its own (once): namespace mounts under it stay there. */
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  if (!mountpoints().has(dir)) run('mount', ['--bind', dir, dir], `bind ${dir}`);
+  const mounted = mountpoints().has(dir);
+  if (mounted && isPrivateMount(dir)) return; // done before: spare the two mount(8) runs
+  if (!mounted) run('mount', ['--bind', dir, dir], `bind ${dir}`);
   run('mount', ['--make-private', dir], `make ${dir} private`);
+}
+
+/** Whether the topmost mount on `dir` has no propagation (no shared:/master: tag in mountinfo). */
+function isPrivateMount(dir: string): boolean {
+  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === dir);
+  const top = lines.at(-1);
+  return !!top && !/ (shared|master):\d+/.test(top.slice(0, top.indexOf(' - ')));
 }
 
 export interface CreateNetnsOptions {
