@@ -11,6 +11,7 @@ import { BerthError, invalid, precondition } from '../common/errors.js';
 import { GrpcError } from '../common/grpc/errors.js';
 import type { Message } from '../common/grpc/service-def.js';
 import { ensureWorkingDir } from '../image/rootfs-files.js';
+import { readUserDatabase, type UserDatabase } from '../image/user-database.js';
 import { parseSignal } from '../runtime/container/kill.js';
 import type { Spec } from '../runtime/spec/types.js';
 import { frameSplitter } from '../supervisor/tasks/output-frames.js';
@@ -37,6 +38,8 @@ const START_ERROR_CODE = 128;
 const MAX_EXEC_OUTPUT = 16 << 20;
 
 export class ContainerService {
+  private readonly userDbs = new Map<string, UserDatabase>();
+
   constructor(private readonly ctx: CriContext, private readonly sandboxes: SandboxService) {}
 
   private get tasks() {
@@ -66,22 +69,10 @@ export class ContainerService {
       try {
         const own = (config.linux?.security_context?.namespace_options ?? {}) as Message;
         const targetPid = own.pid === 'TARGET' && own.target_id ? (await this.view(this.get(String(own.target_id)))).pid : undefined;
-        // The image's /etc/passwd and /etc/group decide the user: read them from the new rootfs.
-        const peek = mkdtempSync(join(ctx.options.execDir, 'peek-'));
-        let spec: Spec;
-        try {
-          mountAll(mounts, peek);
-          try {
-            spec = containerSpec({
-              id, config, sandbox, sandboxPid: sandbox.pid!, targetPid, image: image.config, imageName: imageRef, rootfs: peek,
-              cgroupsPath: `${sandbox.cgroupParent}/${id}`, clampOomScoreAdj: ctx.clampOomScoreAdj, hostCapabilities: ctx.hostCapabilities,
-            });
-          } finally {
-            unmountAll(peek);
-          }
-        } finally {
-          rmSync(peek, { recursive: true, force: true });
-        }
+        const spec = containerSpec({
+          id, config, sandbox, sandboxPid: sandbox.pid!, targetPid, image: image.config, imageName: imageRef, userDb: this.userDatabase(image.id, mounts),
+          cgroupsPath: `${sandbox.cgroupParent}/${id}`, clampOomScoreAdj: ctx.clampOomScoreAdj, hostCapabilities: ctx.hostCapabilities,
+        });
         ctx.supervisor.containers.create(ctx.ns, {
           id, labels: { ...(config.labels ?? {}), 'io.cri-containerd.kind': 'container', 'io.kubernetes.pod.uid': String(podMeta.uid), 'io.kubernetes.pod.name': String(podMeta.name), 'io.kubernetes.pod.namespace': String(podMeta.namespace), 'io.kubernetes.container.name': String(meta.name) },
           image: image.repoTags[0] ?? image.id, runtime: { name: RUNC_RUNTIME }, spec: { typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)).toString('base64') },
@@ -99,6 +90,29 @@ export class ContainerService {
         throw err;
       }
     });
+  }
+
+  /**
+   * The image's /etc/passwd and /etc/group (they decide the process user), read through a short
+   * mount of a new container's rootfs the first time an image is used; an image never changes.
+   */
+  private userDatabase(imageId: string, mounts: Parameters<typeof mountAll>[0]): UserDatabase {
+    let db = this.userDbs.get(imageId);
+    if (db) return db;
+    const peek = mkdtempSync(join(this.ctx.options.execDir, 'peek-'));
+    try {
+      mountAll(mounts, peek);
+      try {
+        db = readUserDatabase(peek);
+      } finally {
+        unmountAll(peek);
+      }
+    } finally {
+      rmSync(peek, { recursive: true, force: true });
+    }
+    if (this.userDbs.size >= 256) this.userDbs.clear();
+    this.userDbs.set(imageId, db);
+    return db;
   }
 
   get(idOrPrefix: string): ContainerCriRecord {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { invalid } from '../../common/errors.js';
 import type { Message } from '../../common/grpc/service-def.js';
 import type { ImageConfig } from '../../image/config.js';
+import type { UserDatabase } from '../../image/user-database.js';
 import { capabilitySets, containerCapabilities } from '../../runtime/spec/container-capabilities.js';
 import { DEFAULT_READONLY_PATHS, defaultDeviceRules, defaultMaskedPaths, defaultMounts } from '../../runtime/spec/container-defaults.js';
 import { OCI_VERSION } from '../../runtime/spec/default.js';
@@ -29,8 +30,8 @@ export interface ContainerSpecInputs {
   targetPid?: number;
   image: ImageConfig;
   imageName: string;
-  /** The container's rootfs, mounted, to read its /etc/passwd and /etc/group. */
-  rootfs: string;
+  /** The image's /etc/passwd and /etc/group. */
+  userDb: UserDatabase;
   cgroupsPath: string;
   clampOomScoreAdj: (v: number) => number;
   hostCapabilities: readonly string[];
@@ -107,7 +108,7 @@ export function containerSpec(i: ContainerSpecInputs): Spec {
     capAdd: sc.capabilities?.add_capabilities, capDrop: sc.capabilities?.drop_capabilities, privileged, hostCapabilities: i.hostCapabilities,
     fields: { add: 'linux.security_context.capabilities.add_capabilities', drop: 'linux.security_context.capabilities.drop_capabilities' },
   });
-  const user = criUser(sc, i.image.config?.User, i.rootfs, 'linux.security_context');
+  const user = criUser(sc, i.image.config?.User, i.userDb, 'linux.security_context');
   const hostname = podModes.network === 'NODE' ? '' : String(i.sandbox.config.hostname ?? '');
   const requested = requestedMounts(c);
   const taken = new Set(requested.mounts.map((m) => m.destination));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { BerthError, invalid } from '../../common/errors.js';
 import type { Message } from '../../common/grpc/service-def.js';
-import { readUserDatabase, resolveUser, type UserDatabase } from '../../image/user-database.js';
+import { resolveUser, type UserDatabase } from '../../image/user-database.js';
 import { compileSeccomp } from '../../runtime/seccomp/compile.js';
 import { defaultSeccompProfile } from '../../runtime/seccomp/default-profile.js';
 import { nativeArch, parseDockerProfile, parseKernelVersion, toOciSeccomp } from '../../runtime/seccomp/docker-profile.js';
@@ -59,8 +59,7 @@ const int64 = (v: Message | null | undefined): number | undefined => (v ? Number
  * group from the image's passwd when run_as_group is absent); else the image's USER. Supplemental
  * groups come after the user's own, as containerd adds them.
  */
-export function criUser(sc: Message | null | undefined, imageUser: string | undefined, rootfs: string, field: string): User {
-  const db: UserDatabase = readUserDatabase(rootfs);
+export function criUser(sc: Message | null | undefined, imageUser: string | undefined, db: UserDatabase, field: string): User {
   const uid = int64(sc?.run_as_user);
   const gid = int64(sc?.run_as_group);
   const username = sc?.run_as_username ? String(sc.run_as_username) : '';
