@@ -33,6 +33,11 @@ export class SandboxService {
     return this.ctx.supervisor.tasks;
   }
 
+  /** Where pods' network namespace files are (a private mount of its own). */
+  private get netnsDir(): string {
+    return join(this.ctx.options.execDir, 'netns');
+  }
+
   /** RunPodSandbox. */
   async run(config: Message, runtimeHandler: string): Promise<string> {
     const meta = (config?.metadata ?? {}) as Message;
@@ -57,19 +62,21 @@ export class SandboxService {
       id, name, config, runtimeHandler, createdAt: CriContext.now(), state: 'notready', dir, image: ctx.options.sandboxImage,
       cgroupParent: String(linux.cgroup_parent || ctx.options.cgroupParent),
     };
-    // Saved before anything is set up, so that a daemon killed half-way finds what to tear down.
+    // The paths of what will be set up are saved before anything is, so that a daemon killed
+    // half-way finds everything to tear down (each step of the teardown copes with a path that
+    // was never made).
+    if (modes.ipc !== 'NODE') rec.shmPath = join(ctx.options.execDir, 'sandboxes', id, 'shm');
+    if (modes.network !== 'NODE') rec.netnsPath = join(this.netnsDir, id);
     ctx.store.sandboxes.save(rec);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
       this.writeFiles(rec, modes.network === 'NODE');
-      if (modes.ipc !== 'NODE') {
-        rec.shmPath = join(ctx.options.execDir, 'sandboxes', id, 'shm');
+      if (rec.shmPath) {
         mkdirSync(rec.shmPath, { recursive: true, mode: 0o711 });
         mountAll([{ type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', `size=${SHM_SIZE}`] }], rec.shmPath);
       }
-      if (modes.network !== 'NODE') {
-        rec.netnsPath = createNetns(join(ctx.options.execDir, 'netns'), id, { loopbackUp: false }); // CNI's loopback plugin brings lo up
-        ctx.store.sandboxes.save(rec);
+      if (rec.netnsPath) {
+        createNetns(this.netnsDir, id, { loopbackUp: false }); // CNI's loopback plugin brings lo up
         const { ips } = await ctx.network.setup(this.networkRequest(rec));
         rec.ip = ips[0];
         rec.additionalIps = ips.slice(1);
