@@ -53,7 +53,7 @@ export class ContainerService {
     const { ctx } = this;
     const meta = (config?.metadata ?? {}) as Message;
     if (!meta.name) throw invalid('config.metadata.name must not be empty');
-    const sandbox = await this.sandboxes.ready(sandboxId);
+    const sandbox = await this.sandboxes.ready(sandboxId, 'create');
     const podMeta = sandbox.config.metadata as Message;
     const name = `${meta.name}_${podMeta.name}_${podMeta.namespace}_${podMeta.uid}_${meta.attempt ?? 0}`;
     const imageRef = String(config.image?.image ?? '');
@@ -121,7 +121,7 @@ export class ContainerService {
       const { ctx } = this;
       const v = await this.view(rec);
       if (v.state !== 'CONTAINER_CREATED' || v.pid) throw precondition(`container ${rec.id} is in ${v.state} state: only a created container can be started`);
-      await this.sandboxes.ready(rec.sandboxId);
+      await this.sandboxes.ready(rec.sandboxId, 'start');
       const spec = this.spec(rec.id);
       try {
         const bundle = ctx.bundles.prepare(ctx.ns, rec.id, Buffer.from(JSON.stringify(spec)), ctx.supervisor.snapshotter(ctx.ns).mounts(rec.id));

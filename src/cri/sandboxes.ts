@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BerthError, invalid, precondition } from '../common/errors.js';
+import { BerthError, invalid, notFound, precondition } from '../common/errors.js';
 import type { Message } from '../common/grpc/service-def.js';
 import { createNetns, removeNetns } from '../network/netns.js';
 import { isMountPoint, mountAll, unmountAll } from '../sys/mount.js';
@@ -152,6 +152,9 @@ export class SandboxService {
       await this.tasks.kill(ctx.ns, rec.id, 9, { all: true }).catch(() => {});
       await this.tasks.wait(ctx.ns, rec.id);
     }
+    // The pause task goes too, as containerd deletes a sandbox's task when it exits: its cgroup
+    // and rootfs mount are not held by a pod that only waits for removal.
+    await this.deletePauseTask(rec.id);
     if (rec.netnsPath) {
       await ctx.network.teardown(this.networkRequest(rec));
       removeNetns(rec.netnsPath);
@@ -167,14 +170,17 @@ export class SandboxService {
     ctx.store.sandboxes.save(rec);
   }
 
+  private async deletePauseTask(id: string): Promise<void> {
+    await this.tasks.delete(this.ctx.ns, id, true).catch((err: unknown) => {
+      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+    });
+    this.ctx.bundles.remove(this.ctx.ns, id);
+  }
+
   /** Everything a pod holds, then its record: the last step of remove, and the undo of a failed run. */
   private async release(rec: SandboxRecord): Promise<void> {
     const { ctx } = this;
     await this.stopNow(rec);
-    await this.tasks.delete(ctx.ns, rec.id, true).catch((err: unknown) => {
-      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-    });
-    ctx.bundles.remove(ctx.ns, rec.id);
     if (ctx.supervisor.containers.find(ctx.ns, rec.id)) ctx.supervisor.containers.delete(ctx.ns, rec.id);
     try {
       ctx.supervisor.snapshotter(ctx.ns).remove(rec.id);
@@ -222,11 +228,16 @@ export class SandboxService {
     return this.ctx.store.sandboxes.resolve(idOrPrefix);
   }
 
-  /** A ready pod, for creating and starting its containers. */
-  async ready(idOrPrefix: string): Promise<SandboxRecord> {
+  /**
+   * A ready pod, for creating (`create`) and starting (`start`) its containers. A pod that is not
+   * ready has no pause process to join: creating in it is NOT_FOUND, as containerd answers (its
+   * sandbox task is gone), starting a container created before is FAILED_PRECONDITION.
+   */
+  async ready(idOrPrefix: string, forWhat: 'create' | 'start'): Promise<SandboxRecord> {
     const rec = this.get(idOrPrefix);
-    if ((await this.state(rec)) !== 'SANDBOX_READY' || !rec.pid) throw precondition(`pod sandbox ${rec.id} is not ready: its containers cannot be created or started (run a new pod)`);
-    return rec;
+    if ((await this.state(rec)) === 'SANDBOX_READY' && rec.pid) return rec;
+    const message = `pod sandbox ${rec.id} is not ready (stopped, or its pause process is gone): no container can be ${forWhat === 'create' ? 'created' : 'started'} in it; run a new pod`;
+    throw forWhat === 'create' ? notFound(message) : precondition(message);
   }
 
   list(): SandboxRecord[] {

@@ -18,7 +18,7 @@ export interface NodeState {
   cgroups: string[];
   activeSnapshots: string[];
   supervisorContainers: string[];
-  /** The CRI's records and pod directories (data root) and pods' /dev/shm directories (exec root). */
+  /** The CRI's records and pod directories (data root), pods' /dev/shm directories and CreateContainer's scratch mounts (exec root). */
   criFiles: string[];
 }
 
@@ -46,7 +46,10 @@ export async function nodeState(d: TestBerthd, cniNetwork = 'test-pods'): Promis
     cgroups: cgroups.sort(),
     activeSnapshots: snapshots.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[2] === 'Active').map((f) => f[0]!).sort(),
     supervisorContainers: containers.stdout.split('\n').filter(Boolean).sort(),
-    criFiles: ['data/cri/sandboxes', 'data/cri/containers', 'exec/cri/sandboxes'].flatMap((dir) => list(join(d.dir, dir)).map((n) => `${dir}/${n}`)),
+    criFiles: [
+      ...['data/cri/sandboxes', 'data/cri/containers', 'exec/cri/sandboxes'].flatMap((dir) => list(join(d.dir, dir)).map((n) => `${dir}/${n}`)),
+      ...list(join(d.dir, 'exec', 'cri'), (n) => n.startsWith('peek-')).map((n) => `exec/cri/${n}`), // where CreateContainer reads the image's users
+    ],
   };
 }
 
