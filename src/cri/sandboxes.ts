@@ -24,8 +24,8 @@ const SHM_SIZE = '65536k';
 export type SandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
 
 export class SandboxService {
-  /** Set by the CRI server: stops and removes a pod's containers. */
-  containers!: { stopAll(sandboxId: string): Promise<void>; removeAll(sandboxId: string): Promise<void> };
+  /** Set by the CRI server: stops and removes a pod's containers, and restores them after a restart. */
+  containers!: { stopAll(sandboxId: string): Promise<void>; removeAll(sandboxId: string): Promise<void>; restore(): void };
 
   constructor(private readonly ctx: CriContext) {}
 
@@ -245,10 +245,16 @@ export class SandboxService {
   }
 
   /**
-   * After a daemon restart: a pod whose creation was cut short is released; a ready pod whose
-   * pause process died is torn down to not-ready (its network goes), as StopPodSandbox would.
+   * After a daemon restart: containers whose creation was cut short go; a pod whose creation was
+   * cut short is released; a ready pod whose pause process died is torn down to not-ready (its
+   * network goes), as StopPodSandbox would.
    */
   async restore(): Promise<void> {
+    try {
+      this.containers.restore();
+    } catch (err) {
+      this.ctx.options.log('warn', `containers: restoring after restart: ${(err as Error).message}`);
+    }
     for (const rec of this.list()) {
       try {
         if (rec.state === 'notready' && !rec.pid && !this.ctx.supervisor.containers.find(this.ctx.ns, rec.id)) {

@@ -149,4 +149,53 @@ describe('CRI: kill -9 of berthd', { skip: !isRoot && 'needs root' }, () => {
       assert.deepEqual(await nodeState(d), EMPTY_NODE);
     });
   }
+
+  it('releases what a kill in the middle of CreateContainer calls left, and keeps the containers that were made', async (t) => {
+    const config = podConfig('creating', join(logDir, 'creating'));
+    const { pod_sandbox_id: pod } = await cri.runtime('RunPodSandbox', { config });
+    const names = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+    const calls = names.map((name) => cri.runtime('CreateContainer', { pod_sandbox_id: pod, config: containerConfig(name, TICKER), sandbox_config: config }).then(() => 'done', () => 'failed'));
+    // Kill when the first one has its record: the others are somewhere in theirs.
+    const records = join(d.dir, 'data', 'cri', 'containers');
+    await waitFor(() => readdirSync(records).some((f) => f.endsWith('.json')), 10_000);
+    await d.restart('kill');
+    await Promise.all(calls);
+    reconnect();
+
+    assert.equal((await podState(pod)).state, 'SANDBOX_READY');
+    const made = ((await cri.runtime('ListContainers', {})).containers as Message[]).map((c) => c.id as string).sort();
+    t.diagnostic(`after the kill: ${made.length} of ${names.length} containers made`);
+    // Nothing but the pod and the containers the CRI lists is left: no scratch mount, no
+    // supervisor container or snapshot without a CRI record.
+    const state = await nodeState(d);
+    assert.deepEqual(state.supervisorContainers, [pod, ...made].sort());
+    assert.deepEqual(state.activeSnapshots, [pod, ...made].sort());
+    assert.deepEqual(state.criFiles.filter((f) => f.startsWith('exec/cri/peek-')), []);
+    assert.deepEqual(state.mounts.filter((m) => m.includes('peek-')), []);
+    // Those made start and run.
+    for (const id of made) {
+      await cri.runtime('StartContainer', { container_id: id });
+      assert.equal((await cri.runtime('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
+    }
+    await removeAllPods();
+    assert.deepEqual(await nodeState(d), EMPTY_NODE);
+  });
+
+  it('tears down the network of a pod whose pause process died across a restart', async () => {
+    const config = podConfig('orphan', join(logDir, 'orphan'));
+    const { pod_sandbox_id: pod } = await cri.runtime('RunPodSandbox', { config });
+    const { container_id: ctr } = await cri.runtime('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('ticker', TICKER), sandbox_config: config });
+    await cri.runtime('StartContainer', { container_id: ctr });
+    const info = JSON.parse((await cri.runtime('PodSandboxStatus', { pod_sandbox_id: pod, verbose: true })).info.info) as { pid: number };
+    process.kill(info.pid, 'SIGKILL');
+    await d.restart('kill');
+    reconnect();
+
+    assert.equal((await podState(pod)).state, 'SANDBOX_NOTREADY');
+    assert.equal((await cri.runtime('ContainerStatus', { container_id: ctr })).status.state, 'CONTAINER_EXITED');
+    const state = await nodeState(d);
+    for (const what of ['netnsFiles', 'veths', 'ipAllocations', 'cniCache'] as const) assert.deepEqual(state[what], [], `the dead pod's ${what}`);
+    await removeAllPods();
+    assert.deepEqual(await nodeState(d), EMPTY_NODE);
+  });
 });
