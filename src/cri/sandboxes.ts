@@ -4,6 +4,7 @@
 // in the CRI's namespace with a container record that `ctr -n k8s.io containers ls` shows.
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, invalid, notFound, precondition } from '../common/errors.js';
@@ -22,6 +23,27 @@ export const RUNC_RUNTIME = 'io.containerd.runc.v2';
 const SHM_SIZE = '65536k';
 
 export type SandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+
+/**
+ * Port mappings are checked before anything is set up: one the network cannot make would fail
+ * its set-up and its teardown alike, leaving a pod that cannot be removed.
+ */
+function checkPortMappings(mappings: unknown): void {
+  if (mappings === undefined || mappings === null) return;
+  if (!Array.isArray(mappings)) throw invalid('config.port_mappings must be a list');
+  const port = (v: unknown, field: string, min: number): void => {
+    const n = Number(v ?? 0);
+    if (!Number.isInteger(n) || n < min || n > 65535) throw invalid(`${field} ${String(v)} must be an integer from ${min} to 65535`);
+  };
+  for (const [i, m] of (mappings as Message[]).entries()) {
+    const field = `config.port_mappings[${i}]`;
+    port(m?.container_port, `${field}.container_port`, Number(m?.host_port ?? 0) > 0 ? 1 : 0);
+    port(m?.host_port, `${field}.host_port`, 0);
+    const protocol = String(m?.protocol ?? 'TCP');
+    if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) throw invalid(`${field}.protocol "${protocol}" must be TCP, UDP or SCTP`);
+    if (m?.host_ip && isIP(String(m.host_ip)) === 0) throw invalid(`${field}.host_ip "${String(m.host_ip)}" is not an IP address`);
+  }
+}
 
 export class SandboxService {
   /** Set by the CRI server: stops and removes a pod's containers, and restores them after a restart. */
@@ -42,6 +64,7 @@ export class SandboxService {
   async run(config: Message, runtimeHandler: string): Promise<string> {
     const meta = (config?.metadata ?? {}) as Message;
     for (const f of ['name', 'uid', 'namespace']) if (!meta[f]) throw invalid(`config.metadata.${f} must not be empty`);
+    checkPortMappings(config.port_mappings);
     if (runtimeHandler && runtimeHandler !== 'runc' && runtimeHandler !== this.ctx.options.runtime) throw invalid(`no runtime for "${runtimeHandler}" is configured (berth runs pods with its own runtime: leave runtime_handler empty)`);
     const name = `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt ?? 0}`;
     // One creation at a time per name: a second pod with the same metadata is refused, not raced.

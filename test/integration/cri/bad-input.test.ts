@@ -82,6 +82,9 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
       await cri.runtime('RemovePodSandbox', { pod_sandbox_id: id });
       await cri.runtime('RemoveContainer', { container_id: id });
     }
+    // An empty ID names nothing: InvalidArgument (containerd: Unknown, "prefix can't be empty").
+    await refused(cri.runtime('PodSandboxStatus', { pod_sandbox_id: '' }), status.INVALID_ARGUMENT, /sandbox ID must not be empty/);
+    await refused(cri.runtime('ContainerStatus', { container_id: '' }), status.INVALID_ARGUMENT, /container ID must not be empty/);
     await nothingLeaked();
   });
 
@@ -117,6 +120,7 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
     await refused(cri.image('PullImage', { image: { image: '127.0.0.1:1/nothing/here:1.0' } }), status.UNAVAILABLE,
       /^failed to pull and unpack image "127\.0\.0\.1:1\/nothing\/here:1\.0": .*ECONNREFUSED.*: no registry answered at 127\.0\.0\.1:1; check the image name/);
     assert.deepEqual(((await cri.image('ListImages', {})).images as Message[]).map((i) => i.id), before.map((i) => i.id));
+    await refused(cri.image('PullImage', { image: { image: 'Not/A:valid:ref' } }), status.INVALID_ARGUMENT, /invalid reference format "Not\/A:valid:ref"/);
     // An image that is not there has no status, and is no error (containerd answers the same).
     assert.ok(!(await cri.image('ImageStatus', { image: { image: '127.0.0.1:1/nothing/here:1.0' } })).image);
     // containerd: "failed to resolve image ...: not found", NotFound.
@@ -147,7 +151,7 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
     await nothingLeaked();
   });
 
-  it('refuses a pod with an invalid seccomp profile after undoing its network', async () => {
+  it('refuses a pod with an invalid seccomp profile (after undoing its network) or port mapping', async () => {
     const cases: Array<[string, Message, RegExp]> = [
       ['a localhost seccomp profile that does not exist', { seccomp: { profile_type: 'Localhost', localhost_ref: '/nonexistent/pod-profile.json' } }, /cannot load seccomp profile "\/nonexistent\/pod-profile.json"/],
       ['an unknown seccomp_profile_path', { seccomp_profile_path: 'bogus/profile' }, /unknown seccomp profile "bogus\/profile"/],
@@ -157,6 +161,16 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
       await refused(cri.runtime('RunPodSandbox', { config }), status.INVALID_ARGUMENT, message);
       assert.deepEqual(await nodeState(d), baseline, `nothing left by a pod with ${what}`);
       assert.deepEqual(((await cri.runtime('ListPodSandbox', {})).items as Message[]).map((p) => p.id), [pod]);
+    }
+    // A port mapping the network cannot make (it would fail the pod's teardown as well).
+    const badMappings: Array<[Message, RegExp]> = [
+      [{ protocol: 'TCP', container_port: 0, host_port: 18080 }, /config.port_mappings\[0\].container_port 0 must be an integer from 1 to 65535/],
+      [{ protocol: 'TCP', container_port: 80, host_port: 70000 }, /config.port_mappings\[0\].host_port 70000 must be an integer from 0 to 65535/],
+      [{ protocol: 'TCP', container_port: 80, host_port: 18080, host_ip: 'not-an-ip' }, /host_ip "not-an-ip" is not an IP address/],
+    ];
+    for (const [mapping, message] of badMappings) {
+      await refused(cri.runtime('RunPodSandbox', { config: podConfig('bad-pod', logDir, { port_mappings: [mapping] }) }), status.INVALID_ARGUMENT, message);
+      assert.deepEqual(await nodeState(d), baseline, `nothing left by a pod with port mapping ${JSON.stringify(mapping)}`);
     }
     // Its name is free again once refused.
     const fixed = (await cri.runtime('RunPodSandbox', { config: podConfig('bad-pod', logDir) })).pod_sandbox_id;
