@@ -14,6 +14,7 @@ import type { Message } from '../../../src/common/grpc/service-def.js';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
 import { nodeState, type NodeState } from '../../helpers/cri-node-state.js';
 import { containerConfig, criClient, importBusybox, podConfig, writeCniConfig, type CriClient } from '../../helpers/cri.js';
+import { runCommand } from '../../helpers/runtime.js';
 
 const isRoot = process.getuid?.() === 0;
 const SUBNET = '10.231.9.0/24';
@@ -120,6 +121,12 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
     await refused(cri.image('PullImage', { image: { image: '127.0.0.1:1/nothing/here:1.0' } }), status.UNAVAILABLE,
       /^failed to pull and unpack image "127\.0\.0\.1:1\/nothing\/here:1\.0": .*ECONNREFUSED.*: no registry answered at 127\.0\.0\.1:1; check the image name/);
     assert.deepEqual(((await cri.image('ListImages', {})).images as Message[]).map((i) => i.id), before.map((i) => i.id));
+    // The pull's lease and any download in progress went with it.
+    for (const what of [['leases', 'ls', '-q'], ['content', 'active']]) {
+      const r = await runCommand('ctr', ['-a', supervisorSocket(d), '-n', 'k8s.io', ...what]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.split('\n').slice(what[1] === 'active' ? 1 : 0).filter(Boolean), [], `ctr ${what.join(' ')}`);
+    }
     await refused(cri.image('PullImage', { image: { image: 'Not/A:valid:ref' } }), status.INVALID_ARGUMENT, /invalid reference format "Not\/A:valid:ref"/);
     // An image that is not there has no status, and is no error (containerd answers the same).
     assert.ok(!(await cri.image('ImageStatus', { image: { image: '127.0.0.1:1/nothing/here:1.0' } })).image);

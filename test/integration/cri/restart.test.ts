@@ -1,8 +1,8 @@
 // kill -9 of berthd under the CRI: pods that were running stay ready with their containers running
 // and their logs growing (the shims keep them), a pod stopped before the kill stays stopped with
 // its network gone, and removal afterwards leaves nothing on the node. A kill in the middle of
-// RunPodSandbox calls leaves no half pod looking ready, and what the cut-short calls had set up is
-// released, by the restore or by RemovePodSandbox.
+// RunPodSandbox, CreateContainer or RemovePodSandbox calls leaves no half pod looking ready, and
+// what the cut-short calls had set up is released, by the restore or by RemovePodSandbox.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,6 +196,36 @@ describe('CRI: kill -9 of berthd', { skip: !isRoot && 'needs root' }, () => {
     const state = await nodeState(d);
     for (const what of ['netnsFiles', 'veths', 'ipAllocations', 'cniCache'] as const) assert.deepEqual(state[what], [], `the dead pod's ${what}`);
     await removeAllPods();
+    assert.deepEqual(await nodeState(d), EMPTY_NODE);
+  });
+
+  it('finishes removals that a kill cut short when RemovePodSandbox is called again', async (t) => {
+    const names = ['rm-a', 'rm-b', 'rm-c', 'rm-d'];
+    const pods: string[] = [];
+    for (const name of names) {
+      const config = podConfig(name, join(logDir, name));
+      const { pod_sandbox_id: pod } = await cri.runtime('RunPodSandbox', { config });
+      const { container_id: ctr } = await cri.runtime('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('ticker', TICKER), sandbox_config: config });
+      await cri.runtime('StartContainer', { container_id: ctr });
+      pods.push(pod);
+    }
+    const calls = pods.map((pod) => cri.runtime('RemovePodSandbox', { pod_sandbox_id: pod }).then(() => 'done', () => 'failed'));
+    // Kill when the first pod's network namespace is gone: the others are somewhere in their teardown.
+    await waitFor(() => nodeState(d).then((s) => s.netnsFiles.length < pods.length), 10_000);
+    await d.restart('kill');
+    await Promise.all(calls);
+    reconnect();
+
+    const left = (await cri.runtime('ListPodSandbox', {})).items as Message[];
+    t.diagnostic(`after the kill: ${left.length} of ${pods.length} pods left`);
+    // A pod that is left is whole and ready, or not ready and without a network.
+    for (const p of left) {
+      const info = JSON.parse((await cri.runtime('PodSandboxStatus', { pod_sandbox_id: p.id, verbose: true })).info.info) as { netNamespacePath: string };
+      if (p.state === 'SANDBOX_READY') assert.ok(existsSync(info.netNamespacePath), `ready pod ${p.id} has its network namespace`);
+      else assert.equal(info.netNamespacePath, '', `a pod that is not ready holds no network namespace (${p.id})`);
+    }
+    for (const pod of pods) await cri.runtime('RemovePodSandbox', { pod_sandbox_id: pod });
+    assert.deepEqual((await cri.runtime('ListContainers', {})).containers, []);
     assert.deepEqual(await nodeState(d), EMPTY_NODE);
   });
 });
