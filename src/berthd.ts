@@ -129,6 +129,8 @@ export async function main(argv: string[]): Promise<number> {
     registry: { insecure: config.insecureRegistries, certsDir: config.certsDir }, network: new CniPodNetwork(new CniManager({ confDir: values['cni-conf-dir'] ?? '/etc/cni/net.d', binDirs: values['cni-bin-dir'], cacheDir: join(config.dataRoot, 'cni') })),
     version: VERSION, log,
   });
+  // Before the CRI answers: a kubelet must never see a pod that a crash cut short as it was.
+  await cri.restore();
   let streaming: StreamingUrls | undefined;
   try {
     streaming = await cri.startStreaming(streamAddress(values['stream-address']));
@@ -156,7 +158,6 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  await cri.restore();
   log('info', `berthd ready (data root ${config.dataRoot}, exec root ${config.execRoot}${supervisorOnly ? ', supervisor API only' : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

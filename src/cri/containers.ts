@@ -4,7 +4,7 @@
 // The state the CRI reports comes from the task: none yet is CREATED, a running one RUNNING, an
 // exited one EXITED with its code, until the container is removed.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { BerthError, invalid, precondition } from '../common/errors.js';
@@ -16,7 +16,7 @@ import { parseSignal } from '../runtime/container/kill.js';
 import type { Spec } from '../runtime/spec/types.js';
 import { frameSplitter } from '../supervisor/tasks/output-frames.js';
 import type { ExitStatus } from '../supervisor/tasks/shim-client.js';
-import { mountAll, unmountAll } from '../sys/mount.js';
+import { isMountPoint, mountAll, unmountAll } from '../sys/mount.js';
 import { CriContext } from './context.js';
 import { RUNC_RUNTIME, SPEC_TYPE_URL, type SandboxService } from './sandboxes.js';
 import { containerSpec } from './spec/container-spec.js';
@@ -56,7 +56,7 @@ export class ContainerService {
     const { ctx } = this;
     const meta = (config?.metadata ?? {}) as Message;
     if (!meta.name) throw invalid('config.metadata.name must not be empty');
-    const sandbox = await this.sandboxes.ready(sandboxId);
+    const sandbox = await this.sandboxes.ready(sandboxId, 'create');
     const podMeta = sandbox.config.metadata as Message;
     const name = `${meta.name}_${podMeta.name}_${podMeta.namespace}_${podMeta.uid}_${meta.attempt ?? 0}`;
     const imageRef = String(config.image?.image ?? '');
@@ -135,7 +135,7 @@ export class ContainerService {
       const { ctx } = this;
       const v = await this.view(rec);
       if (v.state !== 'CONTAINER_CREATED' || v.pid) throw precondition(`container ${rec.id} is in ${v.state} state: only a created container can be started`);
-      await this.sandboxes.ready(rec.sandboxId);
+      await this.sandboxes.ready(rec.sandboxId, 'start');
       const spec = this.spec(rec.id);
       try {
         const bundle = ctx.bundles.prepare(ctx.ns, rec.id, Buffer.from(JSON.stringify(spec)), ctx.supervisor.snapshotter(ctx.ns).mounts(rec.id));
@@ -196,17 +196,51 @@ export class ContainerService {
       });
       ctx.bundles.remove(ctx.ns, rec.id);
       if (ctx.supervisor.containers.find(ctx.ns, rec.id)) ctx.supervisor.containers.delete(ctx.ns, rec.id);
-      try {
-        ctx.supervisor.snapshotter(ctx.ns).remove(rec.id);
-      } catch (err) {
-        if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-      }
+      this.removeSnapshot(rec.id);
       ctx.store.containers.remove(rec.id);
     });
   }
 
   list(): ContainerCriRecord[] {
     return this.ctx.store.containers.list();
+  }
+
+  /**
+   * After a daemon restart: what a CreateContainer cut short left goes, as its failure would have
+   * undone it: a scratch mount of a new rootfs, a supervisor container with its snapshot that never
+   * got its CRI record (the record is written last, so a container with one is whole), a snapshot
+   * alone.
+   */
+  restore(): void {
+    const { ctx } = this;
+    for (const name of readdirSync(ctx.options.execDir).filter((n) => n.startsWith('peek-'))) {
+      const peek = join(ctx.options.execDir, name);
+      if (isMountPoint(peek)) unmountAll(peek);
+      rmSync(peek, { recursive: true, force: true });
+    }
+    const supervisorContainers = ctx.supervisor.containers.list(ctx.ns);
+    for (const c of supervisorContainers) {
+      if (c.labels?.['io.cri-containerd.kind'] !== 'container' || ctx.store.containers.find(c.id)) continue;
+      ctx.options.log('info', `container ${c.id}: its creation was cut short by a daemon restart; removing what it left`);
+      ctx.supervisor.containers.delete(ctx.ns, c.id);
+      this.removeSnapshot(c.id);
+    }
+    // A kill between preparing the rootfs and creating the supervisor container leaves only the
+    // snapshot: one the CRI prepared (named by the ID it references) that nothing owns.
+    const owned = new Set([...supervisorContainers.map((c) => c.snapshotKey), ...ctx.store.sandboxes.list().map((r) => r.id)]);
+    for (const sn of ctx.supervisor.snapshotter(ctx.ns).list()) {
+      if (sn.kind !== 'active' || !/^[0-9a-f]{64}$/.test(sn.key) || sn.labels['containerd.io/snapshot.ref'] !== sn.key || owned.has(sn.key) || ctx.store.containers.find(sn.key)) continue;
+      ctx.options.log('info', `snapshot ${sn.key}: a container's rootfs whose creation was cut short by a daemon restart; removing it`);
+      this.removeSnapshot(sn.key);
+    }
+  }
+
+  private removeSnapshot(id: string): void {
+    try {
+      this.ctx.supervisor.snapshotter(this.ctx.ns).remove(id);
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+    }
   }
 
   inSandbox(sandboxId: string): ContainerCriRecord[] {

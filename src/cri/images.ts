@@ -106,7 +106,12 @@ export class CriImages {
       content: this.content(), leases: this.supervisor.leases(this.ns), snapshotter: this.supervisor.snapshotter(this.ns),
       whiteouts: this.supervisor.snapshotterName === 'overlayfs' ? 'overlay' as const : 'remove' as const, registry: this.registry(auth),
     };
-    const pulled = await pullImage(deps, ref);
+    let pulled;
+    try {
+      pulled = await pullImage(deps, ref);
+    } catch (err) {
+      throw pullFailure(refText, ref, err);
+    }
     try {
       const names = [formatReference(ref), formatReference({ ...ref, tag: undefined, digest: pulled.target.digest }), pulled.config.digest];
       for (const name of new Set(names)) this.supervisor.images.put(this.ns, { name, target: pulled.target, labels: MANAGED });
@@ -148,4 +153,15 @@ export class CriImages {
     statfsSync(root); // the filesystem must be there
     return { mountpoint: root, usedBytes: used, inodesUsed: inodes };
   }
+}
+
+/**
+ * A failed pull in containerd's words ("failed to pull and unpack image"), with what to do when no
+ * registry answered; the error's code stays (UNAVAILABLE for a registry that is not there).
+ */
+function pullFailure(refText: string, ref: ImageReference, err: unknown): Error {
+  const message = `failed to pull and unpack image "${refText}": ${(err as Error).message}`;
+  if (!(err instanceof BerthError)) return new Error(message, { cause: err });
+  const hint = err.code === 'UNAVAILABLE' ? `: no registry answered at ${ref.registry}; check the image name, and that the registry runs and is reachable from the node (or name a mirror for it in the certs.d hosts.toml)` : '';
+  return new BerthError(err.code, `${message}${hint}`, { cause: err });
 }

@@ -4,9 +4,10 @@
 // in the CRI's namespace with a container record that `ctr -n k8s.io containers ls` shows.
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BerthError, invalid, precondition } from '../common/errors.js';
+import { BerthError, invalid, notFound, precondition } from '../common/errors.js';
 import type { Message } from '../common/grpc/service-def.js';
 import { createNetns, removeNetns } from '../network/netns.js';
 import { isMountPoint, mountAll, unmountAll } from '../sys/mount.js';
@@ -23,9 +24,30 @@ const SHM_SIZE = '65536k';
 
 export type SandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
 
+/**
+ * Port mappings are checked before anything is set up: one the network cannot make would fail
+ * its set-up and its teardown alike, leaving a pod that cannot be removed.
+ */
+function checkPortMappings(mappings: unknown): void {
+  if (mappings === undefined || mappings === null) return;
+  if (!Array.isArray(mappings)) throw invalid('config.port_mappings must be a list');
+  const port = (v: unknown, field: string, min: number): void => {
+    const n = Number(v ?? 0);
+    if (!Number.isInteger(n) || n < min || n > 65535) throw invalid(`${field} ${String(v)} must be an integer from ${min} to 65535`);
+  };
+  for (const [i, m] of (mappings as Message[]).entries()) {
+    const field = `config.port_mappings[${i}]`;
+    port(m?.container_port, `${field}.container_port`, Number(m?.host_port ?? 0) > 0 ? 1 : 0);
+    port(m?.host_port, `${field}.host_port`, 0);
+    const protocol = String(m?.protocol ?? 'TCP');
+    if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) throw invalid(`${field}.protocol "${protocol}" must be TCP, UDP or SCTP`);
+    if (m?.host_ip && isIP(String(m.host_ip)) === 0) throw invalid(`${field}.host_ip "${String(m.host_ip)}" is not an IP address`);
+  }
+}
+
 export class SandboxService {
-  /** Set by the CRI server: stops and removes a pod's containers. */
-  containers!: { stopAll(sandboxId: string): Promise<void>; removeAll(sandboxId: string): Promise<void> };
+  /** Set by the CRI server: stops and removes a pod's containers, and restores them after a restart. */
+  containers!: { stopAll(sandboxId: string): Promise<void>; removeAll(sandboxId: string): Promise<void>; restore(): void };
 
   constructor(private readonly ctx: CriContext) {}
 
@@ -33,10 +55,16 @@ export class SandboxService {
     return this.ctx.supervisor.tasks;
   }
 
+  /** Where pods' network namespace files are (a private mount of its own). */
+  private get netnsDir(): string {
+    return join(this.ctx.options.execDir, 'netns');
+  }
+
   /** RunPodSandbox. */
   async run(config: Message, runtimeHandler: string): Promise<string> {
     const meta = (config?.metadata ?? {}) as Message;
     for (const f of ['name', 'uid', 'namespace']) if (!meta[f]) throw invalid(`config.metadata.${f} must not be empty`);
+    checkPortMappings(config.port_mappings);
     if (runtimeHandler && runtimeHandler !== 'runc' && runtimeHandler !== this.ctx.options.runtime) throw invalid(`no runtime for "${runtimeHandler}" is configured (berth runs pods with its own runtime: leave runtime_handler empty)`);
     const name = `${meta.name}_${meta.namespace}_${meta.uid}_${meta.attempt ?? 0}`;
     // One creation at a time per name: a second pod with the same metadata is refused, not raced.
@@ -57,19 +85,21 @@ export class SandboxService {
       id, name, config, runtimeHandler, createdAt: CriContext.now(), state: 'notready', dir, image: ctx.options.sandboxImage,
       cgroupParent: String(linux.cgroup_parent || ctx.options.cgroupParent),
     };
-    // Saved before anything is set up, so that a daemon killed half-way finds what to tear down.
+    // The paths of what will be set up are saved before anything is, so that a daemon killed
+    // half-way finds everything to tear down (each step of the teardown copes with a path that
+    // was never made).
+    if (modes.ipc !== 'NODE') rec.shmPath = join(ctx.options.execDir, 'sandboxes', id, 'shm');
+    if (modes.network !== 'NODE') rec.netnsPath = join(this.netnsDir, id);
     ctx.store.sandboxes.save(rec);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
       this.writeFiles(rec, modes.network === 'NODE');
-      if (modes.ipc !== 'NODE') {
-        rec.shmPath = join(ctx.options.execDir, 'sandboxes', id, 'shm');
+      if (rec.shmPath) {
         mkdirSync(rec.shmPath, { recursive: true, mode: 0o711 });
         mountAll([{ type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', `size=${SHM_SIZE}`] }], rec.shmPath);
       }
-      if (modes.network !== 'NODE') {
-        rec.netnsPath = createNetns(join(ctx.options.execDir, 'netns'), id, { loopbackUp: false }); // CNI's loopback plugin brings lo up
-        ctx.store.sandboxes.save(rec);
+      if (rec.netnsPath) {
+        createNetns(this.netnsDir, id, { loopbackUp: false }); // CNI's loopback plugin brings lo up
         const { ips } = await ctx.network.setup(this.networkRequest(rec));
         rec.ip = ips[0];
         rec.additionalIps = ips.slice(1);
@@ -145,6 +175,9 @@ export class SandboxService {
       await this.tasks.kill(ctx.ns, rec.id, 9, { all: true }).catch(() => {});
       await this.tasks.wait(ctx.ns, rec.id);
     }
+    // The pause task goes too, as containerd deletes a sandbox's task when it exits: its cgroup
+    // and rootfs mount are not held by a pod that only waits for removal.
+    await this.deletePauseTask(rec.id);
     if (rec.netnsPath) {
       await ctx.network.teardown(this.networkRequest(rec));
       removeNetns(rec.netnsPath);
@@ -160,14 +193,17 @@ export class SandboxService {
     ctx.store.sandboxes.save(rec);
   }
 
+  private async deletePauseTask(id: string): Promise<void> {
+    await this.tasks.delete(this.ctx.ns, id, true).catch((err: unknown) => {
+      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+    });
+    this.ctx.bundles.remove(this.ctx.ns, id);
+  }
+
   /** Everything a pod holds, then its record: the last step of remove, and the undo of a failed run. */
   private async release(rec: SandboxRecord): Promise<void> {
     const { ctx } = this;
     await this.stopNow(rec);
-    await this.tasks.delete(ctx.ns, rec.id, true).catch((err: unknown) => {
-      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-    });
-    ctx.bundles.remove(ctx.ns, rec.id);
     if (ctx.supervisor.containers.find(ctx.ns, rec.id)) ctx.supervisor.containers.delete(ctx.ns, rec.id);
     try {
       ctx.supervisor.snapshotter(ctx.ns).remove(rec.id);
@@ -215,11 +251,16 @@ export class SandboxService {
     return this.ctx.store.sandboxes.resolve(idOrPrefix);
   }
 
-  /** A ready pod, for creating and starting its containers. */
-  async ready(idOrPrefix: string): Promise<SandboxRecord> {
+  /**
+   * A ready pod, for creating (`create`) and starting (`start`) its containers. A pod that is not
+   * ready has no pause process to join: creating in it is NOT_FOUND, as containerd answers (its
+   * sandbox task is gone), starting a container created before is FAILED_PRECONDITION.
+   */
+  async ready(idOrPrefix: string, forWhat: 'create' | 'start'): Promise<SandboxRecord> {
     const rec = this.get(idOrPrefix);
-    if ((await this.state(rec)) !== 'SANDBOX_READY' || !rec.pid) throw precondition(`pod sandbox ${rec.id} is not ready: its containers cannot be created or started (run a new pod)`);
-    return rec;
+    if ((await this.state(rec)) === 'SANDBOX_READY' && rec.pid) return rec;
+    const message = `pod sandbox ${rec.id} is not ready (stopped, or its pause process is gone): no container can be ${forWhat === 'create' ? 'created' : 'started'} in it; run a new pod`;
+    throw forWhat === 'create' ? notFound(message) : precondition(message);
   }
 
   list(): SandboxRecord[] {
@@ -227,10 +268,16 @@ export class SandboxService {
   }
 
   /**
-   * After a daemon restart: a pod whose creation was cut short is released; a ready pod whose
-   * pause process died is torn down to not-ready (its network goes), as StopPodSandbox would.
+   * After a daemon restart: containers whose creation was cut short go; a pod whose creation was
+   * cut short is released; a ready pod whose pause process died is torn down to not-ready (its
+   * network goes), as StopPodSandbox would.
    */
   async restore(): Promise<void> {
+    try {
+      this.containers.restore();
+    } catch (err) {
+      this.ctx.options.log('warn', `containers: restoring after restart: ${(err as Error).message}`);
+    }
     for (const rec of this.list()) {
       try {
         if (rec.state === 'notready' && !rec.pid && !this.ctx.supervisor.containers.find(this.ctx.ns, rec.id)) {

@@ -69,8 +69,11 @@ class RecordDir<T extends { id: string; name: string }> {
     writeFileAtomic(this.path(rec.id), JSON.stringify(rec), 0o600);
   }
 
+  /** Removes the record, and any temp file of it that a daemon killed mid-write left behind. */
   remove(id: string): void {
-    rmSync(this.path(id), { force: true });
+    const path = this.path(id);
+    rmSync(path, { force: true });
+    for (const name of readdirSync(this.dir)) if (name.startsWith(`${id}.json.`) && name.endsWith('.tmp')) rmSync(join(this.dir, name), { force: true });
   }
 
   list(): T[] {

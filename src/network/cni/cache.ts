@@ -46,6 +46,21 @@ export class ResultCache {
     rmSync(this.path(entry.networkName, entry.containerId, entry.ifName), { force: true });
   }
 
+  /**
+   * Removes the pod's temp files that a writer killed before its rename left behind (they never
+   * became entries). Calls for one pod are serialized, so none is being written now.
+   */
+  removeUnfinishedWrites(containerId: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names) if (name.includes(`-${containerId}-`) && name.endsWith('.tmp')) rmSync(join(this.dir, name), { force: true });
+  }
+
   /** The pod's entries in set-up order. A file that is not a valid entry is an error naming it. */
   forPod(containerId: string): CacheEntry[] {
     let names: string[];

@@ -222,6 +222,7 @@ export class CniManager {
       // Plugins cope, but some can only undo what they find in the namespace (the bridge plugin's
       // masquerade rules): containerd tears the network down before removing the namespace.
       if (netnsPath && !existsSync(netnsPath)) debug('teardown of %s: network namespace %s is already gone', podId, netnsPath);
+      this.cache.removeUnfinishedWrites(podId);
       const entries = this.cache.forPod(podId);
       if (entries.length > 0) {
         for (const e of entries.reverse()) {
