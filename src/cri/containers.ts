@@ -191,12 +191,8 @@ export class ContainerService {
       const { ctx } = this;
       if (!ctx.store.containers.find(rec.id)) return;
       await this.stopNow(rec, 0);
-      await this.tasks.delete(ctx.ns, rec.id, true).catch((err: unknown) => {
-        if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-      });
-      ctx.bundles.remove(ctx.ns, rec.id);
-      if (ctx.supervisor.containers.find(ctx.ns, rec.id)) ctx.supervisor.containers.delete(ctx.ns, rec.id);
-      this.removeSnapshot(rec.id);
+      await ctx.deleteTask(rec.id);
+      ctx.removeRecordAndSnapshot(rec.id);
       ctx.store.containers.remove(rec.id);
     });
   }
@@ -222,8 +218,7 @@ export class ContainerService {
     for (const c of supervisorContainers) {
       if (c.labels?.['io.cri-containerd.kind'] !== 'container' || ctx.store.containers.find(c.id)) continue;
       ctx.options.log('info', `container ${c.id}: its creation was cut short by a daemon restart; removing what it left`);
-      ctx.supervisor.containers.delete(ctx.ns, c.id);
-      this.removeSnapshot(c.id);
+      ctx.removeRecordAndSnapshot(c.id);
     }
     // A kill between preparing the rootfs and creating the supervisor container leaves only the
     // snapshot: one the CRI prepared (named by the ID it references) that nothing owns.
@@ -231,15 +226,7 @@ export class ContainerService {
     for (const sn of ctx.supervisor.snapshotter(ctx.ns).list()) {
       if (sn.kind !== 'active' || !/^[0-9a-f]{64}$/.test(sn.key) || sn.labels['containerd.io/snapshot.ref'] !== sn.key || owned.has(sn.key) || ctx.store.containers.find(sn.key)) continue;
       ctx.options.log('info', `snapshot ${sn.key}: a container's rootfs whose creation was cut short by a daemon restart; removing it`);
-      this.removeSnapshot(sn.key);
-    }
-  }
-
-  private removeSnapshot(id: string): void {
-    try {
-      this.ctx.supervisor.snapshotter(this.ctx.ns).remove(id);
-    } catch (err) {
-      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+      ctx.removeSnapshot(sn.key);
     }
   }
 

@@ -1,6 +1,7 @@
 // What the CRI's services share: the supervisor and the namespace they work in, the CRI's own
 // records, images, bundles, the pod network, and the node's limits (the oom_score_adj floor).
 import { readFileSync } from 'node:fs';
+import { BerthError } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { capabilityNames } from '../runtime/spec/capabilities.js';
 import { BundleStore } from '../supervisor/tasks/bundle.js';
@@ -58,6 +59,28 @@ export class CriContext {
     }
     return this.ownOomScoreAdj;
   };
+
+  /** Deletes a pod's or container's task (killing it if need be) and its bundle; none is no error. */
+  async deleteTask(id: string): Promise<void> {
+    await this.supervisor.tasks.delete(this.ns, id, true).catch((err: unknown) => {
+      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+    });
+    this.bundles.remove(this.ns, id);
+  }
+
+  /** Removes the supervisor's container record and the snapshot of `id`; what is gone is no error. */
+  removeRecordAndSnapshot(id: string): void {
+    if (this.supervisor.containers.find(this.ns, id)) this.supervisor.containers.delete(this.ns, id);
+    this.removeSnapshot(id);
+  }
+
+  removeSnapshot(id: string): void {
+    try {
+      this.supervisor.snapshotter(this.ns).remove(id);
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
+    }
+  }
 
   /** Nanoseconds since the epoch, as the CRI reports times. */
   static now(): number {

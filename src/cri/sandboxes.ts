@@ -177,7 +177,7 @@ export class SandboxService {
     }
     // The pause task goes too, as containerd deletes a sandbox's task when it exits: its cgroup
     // and rootfs mount are not held by a pod that only waits for removal.
-    await this.deletePauseTask(rec.id);
+    await ctx.deleteTask(rec.id);
     if (rec.netnsPath) {
       await ctx.network.teardown(this.networkRequest(rec));
       removeNetns(rec.netnsPath);
@@ -193,23 +193,11 @@ export class SandboxService {
     ctx.store.sandboxes.save(rec);
   }
 
-  private async deletePauseTask(id: string): Promise<void> {
-    await this.tasks.delete(this.ctx.ns, id, true).catch((err: unknown) => {
-      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-    });
-    this.ctx.bundles.remove(this.ctx.ns, id);
-  }
-
   /** Everything a pod holds, then its record: the last step of remove, and the undo of a failed run. */
   private async release(rec: SandboxRecord): Promise<void> {
     const { ctx } = this;
     await this.stopNow(rec);
-    if (ctx.supervisor.containers.find(ctx.ns, rec.id)) ctx.supervisor.containers.delete(ctx.ns, rec.id);
-    try {
-      ctx.supervisor.snapshotter(ctx.ns).remove(rec.id);
-    } catch (err) {
-      if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) throw err;
-    }
+    ctx.removeRecordAndSnapshot(rec.id);
     rmSync(rec.dir, { recursive: true, force: true });
     ctx.store.sandboxes.remove(rec.id);
   }
