@@ -15,6 +15,7 @@ import {
 import { HeaderCompressor, HeaderDecompressor } from './header-compression.js';
 import { decodeHeaderBlock, encodeHeaderBlock, type SpdyHeaders } from './header-block.js';
 import { SpdyStream, type StreamOwner } from './stream.js';
+import { SocketWriter } from '../socket-writer.js';
 
 const debug = debuglog('berth:spdy');
 
@@ -50,7 +51,7 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
   private readonly blocked = new Set<SpdyStream>();
   /** Frames are handled one after another: a header block must be decompressed before the next. */
   private inbound: Promise<void> = Promise.resolve();
-  private drained: Promise<void> | undefined;
+  private readonly out: SocketWriter;
   private nextStreamId: number;
   private lastPeerStreamId = 0;
   private readonly pendingReplies = new Map<number, SpdyStream>();
@@ -66,6 +67,7 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
   constructor(private readonly socket: Socket, readonly role: Role, options: ConnectionOptions = {}) {
     super();
     this.nextStreamId = role === 'client' ? 1 : 2;
+    this.out = new SocketWriter(socket, () => this.closed);
     this.closeGraceMs = options.closeGraceMs ?? 10_000;
     socket.setNoDelay(true);
     if (options.idleTimeoutMs) socket.setTimeout(options.idleTimeoutMs, () => this.destroy());
@@ -176,21 +178,8 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> implement
 
   // --- inside ---
 
-  /** Writes a frame; resolves when the socket can take more (drops it once the socket is gone). */
-  private write(frame: Buffer): Promise<void> {
-    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return Promise.resolve();
-    if (this.socket.write(frame)) return Promise.resolve();
-    this.drained ??= new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-    return this.drained;
+    private write(frame: Buffer): Promise<void> {
+    return this.out.write(frame);
   }
 
   private onBytes(chunk: Buffer): void {

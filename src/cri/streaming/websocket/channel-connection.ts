@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
 import { Opcode, WsMessageParser, closePayload, encodeWsFrame } from './frames.js';
+import { SocketWriter } from '../socket-writer.js';
 
 const debug = debuglog('berth:streaming');
 const CLOSE_CHANNEL = 255;
@@ -30,7 +31,7 @@ export class WsChannelConnection extends EventEmitter<{ close: [] }> {
   private readonly blocked = new Set<number>();
   /** Read channels the client closed (v5): nothing more may be pushed on them. */
   private readonly ended = new Set<number>();
-  private drained: Promise<void> | undefined;
+  private readonly out: SocketWriter;
   private closing = false;
   private closed = false;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -38,6 +39,7 @@ export class WsChannelConnection extends EventEmitter<{ close: [] }> {
   constructor(private readonly socket: Socket, private readonly options: ChannelConnectionOptions) {
     super();
     socket.setNoDelay(true);
+    this.out = new SocketWriter(socket, () => this.closed);
     if (options.idleTimeoutMs) socket.setTimeout(options.idleTimeoutMs, () => this.destroy());
     // A channel both sides write (port-forward's data) is one Duplex, in both tables.
     for (const channel of new Set([...options.readChannels, ...options.writeChannels])) {
@@ -112,19 +114,7 @@ export class WsChannelConnection extends EventEmitter<{ close: [] }> {
   }
 
   private write(frame: Buffer): Promise<void> {
-    if (this.closed || this.socket.writableEnded) return Promise.resolve();
-    if (this.socket.write(frame)) return Promise.resolve();
-    this.drained ??= new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-    return this.drained;
+    return this.out.write(frame);
   }
 
   private readWanted(channel: number): void {
