@@ -2,10 +2,10 @@
 // network namespace of its own, as berthd's is) and Podman (CNI's bridge, portmap and firewall
 // plugins, in namespaces of its own: bench/podman.ts), each when installed, in the same run,
 // through the docker CLI (podman's own for Podman) with the same busybox image: network set-up
-// time per container start (bridge minus none), and throughput container→container over a user bridge network and host→published port, each
-// fetching an MB-megabyte file from busybox httpd (on a tmpfs) with busybox wget, by the server's
-// IP address (Podman's CNI here has no DNS plugin); the client container's own start is in the
-// container→container time.
+// time per container start (bridge minus none), and throughput container→container over a user
+// bridge network and host→published port, each fetching an MB-megabyte file from busybox httpd
+// (on a tmpfs) with busybox wget, by the server's IP address (Podman's CNI here has no DNS
+// plugin); the client container's own start is in the container→container time.
 // `node dist/bench/network.js [MB] [RUNS]`
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
