@@ -1,9 +1,11 @@
 // Networking, berthd beside Docker (a private dockerd with its usual bridge and iptables, in a
-// network namespace of its own, as berthd's is) in the same run, both through the docker CLI with
-// the same busybox image: network set-up time per container start (bridge minus none), and
-// throughput container→container over a user bridge network and host→published port, each
-// fetching an MB-megabyte file from busybox httpd (on a tmpfs) with busybox wget; the client
-// container's own start is in the container→container time.
+// network namespace of its own, as berthd's is) and Podman (CNI's bridge, portmap and firewall
+// plugins, in namespaces of its own: bench/podman.ts), each when installed, in the same run,
+// through the docker CLI (podman's own for Podman) with the same busybox image: network set-up
+// time per container start (bridge minus none), and throughput container→container over a user
+// bridge network and host→published port, each fetching an MB-megabyte file from busybox httpd
+// (on a tmpfs) with busybox wget, by the server's IP address (Podman's CNI here has no DNS
+// plugin); the client container's own start is in the container→container time.
 // `node dist/bench/network.js [MB] [RUNS]`
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 import { startBerthd } from '../test/helpers/berthd.js';
 import { haveDockerd, startDockerd } from '../test/helpers/dockerd.js';
+import { havePodman, startPodman } from './podman.js';
 import type { Result } from '../test/helpers/runtime.js';
 
 const MB = Number(process.argv[2] ?? 500);
@@ -61,8 +64,9 @@ async function measure(d: Daemon): Promise<Figures> {
     if ((await d.docker(['exec', 'sink', 'sh', '-c', 'pidof httpd'])).code === 0) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  await fetchIn('http://sink/big'); // warm up (caches, ARP)
-  const c2c = await timed(() => fetchIn('http://sink/big'));
+  const ip = await must(d, ['inspect', '-f', '{{(index .NetworkSettings.Networks "benchnet").IPAddress}}', 'sink']);
+  await fetchIn(`http://${ip}/big`); // warm up (caches, ARP)
+  const c2c = await timed(() => fetchIn(`http://${ip}/big`));
   const pub = await timed(async () => {
     const r = await d.inHostNetns(['busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:15000/big']);
     if (r.code !== 0) throw new Error(`published port: ${r.stderr}`);
@@ -90,15 +94,27 @@ if (haveDockerd()) {
     await dd.stop();
   }
 } else console.log('docker: dockerd not installed');
+let podman: Figures | undefined;
+if (havePodman()) {
+  const p = await startPodman();
+  try {
+    podman = await measure(p);
+  } catch (err) {
+    console.log(`podman: ${(err as Error).message}`);
+  } finally {
+    await p.stop();
+  }
+} else console.log('podman: not installed');
 const rows: Array<[string, keyof Figures, string]> = [
   ['network set-up per container start (bridge minus none, median)', 'setupMs', 'ms'],
   [`container → container over a bridge (${MB} MB, httpd → wget)`, 'c2cMBps', 'MB/s'],
   [`host → published port (${MB} MB, httpd → wget, 127.0.0.1)`, 'publishedMBps', 'MB/s'],
 ];
 // bench/run.ts reads the figures from this line.
-if (process.env.BENCH_JSON) console.log(`BENCH_JSON ${JSON.stringify({ berth, docker })}`);
+if (process.env.BENCH_JSON) console.log(`BENCH_JSON ${JSON.stringify({ berth, docker, podman })}`);
 for (const [label, key, unit] of rows) {
   const b = berth[key];
-  console.log(docker ? `${label}: berth ${b.toFixed(1)} ${unit}, docker ${docker[key].toFixed(1)} ${unit}, berth/docker ${(b / docker[key]).toFixed(2)}` : `${label}: berth ${b.toFixed(1)} ${unit}`);
+  const others = ([['docker', docker], ['podman', podman]] as const).filter(([, f]) => f).map(([name, f]) => `, ${name} ${f![key].toFixed(1)} ${unit} (berth/${name} ${(b / f![key]).toFixed(2)})`);
+  console.log(`${label}: berth ${b.toFixed(1)} ${unit}${others.join('')}`);
 }
 rmSync(work, { recursive: true, force: true });

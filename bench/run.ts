@@ -1,7 +1,7 @@
 // One table: each figure for berth, Docker and Podman (each when installed) measured in this run
-// on the same inputs (networking for berth and Docker, through bench/network.ts; containerd's API
-// for berth's supervisor and Docker's containerd, through bench/ctr.ts; the CRI for berth and
-// containerd's CRI plugin, through bench/cri.ts), and berth's ratio to the best of the others (< 1: berth is better; for
+// on the same inputs (networking through bench/network.ts; containerd's API for berth's
+// supervisor and Docker's containerd, through bench/ctr.ts; the CRI for berth and containerd's CRI
+// plugin, through bench/cri.ts), and berth's ratio to the best of the others (< 1: berth is better; for
 // throughputs the ratio is theirs/berth, so < 1 still means berth is better).
 // `node dist/bench/run.js [RUNS]` — berthd and a private Debian dockerd are started here; Podman
 // runs daemonless with its own root (and the ulimits this machine needs).
@@ -226,8 +226,8 @@ function mergeFiguresOf(script: string, args: string[]): void {
   const figures = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, Figures | undefined>;
   for (const [name, f] of results) Object.assign(f, figures[name] ?? {});
 }
-// Networking from bench/network.ts (berthd and a private dockerd with its bridge, iptables and
-// userland proxy, each in a network namespace of its own); Podman's networking is not compared.
+// Networking from bench/network.ts (berthd, a private dockerd with its bridge, iptables and
+// userland proxy, and Podman with CNI's bridge and portmap, each in a network namespace of its own).
 mergeFiguresOf('./network.js', ['200', '5']);
 // containerd's API from bench/ctr.ts: berthd --supervisor-only beside a private Debian containerd
 // 1.6 (in the Docker column: it is Docker's supervisor), driven by the same ctr.

@@ -1,9 +1,12 @@
 // Load: 100 API clients at once for LOAD_SECONDS (default 60), each looping over run (create,
 // start, wait, logs, remove), ps, inspect, logs and one-shot stats, while one container spews
 // logs at full speed. Every answer must be a success (no error, no request left hanging: a
-// deadlock shows as a timeout), the daemon's live heap (from heap snapshots) must come back near
-// its baseline after the load and its RSS stay bounded, and the spewing container must not slow the API down for the others: /_ping latency
-// with the spewer and the load is compared with the idle one (the figures are printed).
+// deadlock shows as a timeout), and the spewing container must not slow the API down for the
+// others: /_ping latency with the spewer and the load is compared with the idle one.
+// Memory, in two halves of the load: after the first, the daemon's RSS must come back near its
+// baseline once it is idle (berthd collects its garbage then); after the second, its live heap
+// (from heap snapshots) must. The snapshots come only in the second half because writing one
+// leaves tens of MB in malloc's free lists, which would blur the RSS figure.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +19,9 @@ import { processesWhere } from '../../helpers/runtime.js';
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const CLIENTS = 100;
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How far above its baseline the idle daemon's RSS may stay after the load: measured +31 to +39 MB in
+ * seven runs, all of it in malloc's main heap ([heap] in smaps), none in V8's heap or Buffers. */
+const RSS_BOUND_MB = 55;
 
 const rssMb = (pid: number) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -102,8 +108,7 @@ describe(`load: ${CLIENTS} API clients for ${SECONDS} s beside a container spewi
     // warm up, then the baselines
     for (let i = 0; i < 3; i++) await runOnce(0);
     const idlePing = median(await pingLatencies(50));
-    const baselineMb = rssMb(pid);
-    const baselineHeapMb = await liveHeapMb();
+    const baselineMb = await idleRssMb();
     const spewer = (await req('POST', '/containers/create', { Image: 'bb', Cmd: ['yes', 'a line the spewer writes as fast as it can'], HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } } } }))!;
     const spewerId = (JSON.parse(spewer.body) as { Id: string }).Id;
     await req('POST', `/containers/${spewerId}/start`);
@@ -119,7 +124,11 @@ describe(`load: ${CLIENTS} API clients for ${SECONDS} s beside a container spewi
       if (logs && !logs.raw.includes(Buffer.from(`client ${client}`))) stats.errors.push(`logs of ${id.slice(0, 12)}: ${JSON.stringify(logs.body)}`);
       await req('DELETE', `/containers/${id}?force=1`);
     }
-    // Two halves, the daemon's RSS read after each (printed; the live heap is what is checked).
+    /** RSS once the daemon has been idle long enough for its two idle collections (up to 15 s). */
+    async function idleRssMb(): Promise<number> {
+      await sleep(20_000);
+      return rssMb(pid);
+    }
     const loadPings: number[] = [];
     const round = async (seconds: number) => {
       const end = Date.now() + seconds * 1000;
@@ -139,23 +148,24 @@ describe(`load: ${CLIENTS} API clients for ${SECONDS} s beside a container spewi
         while (Date.now() < end) loadPings.push(...(await pingLatencies(5)));
       })();
       await Promise.all([...clients, watcher]);
-      await sleep(3000);
-      return rssMb(pid);
     };
-    const firstMb = await round(SECONDS / 2);
-    const secondMb = await round(SECONDS / 2);
+    await round(SECONDS / 2);
+    const peakMb = rssMb(pid);
+    const afterMb = await idleRssMb(); // the spewer still runs: its logs are written by its shim
+    const baselineHeapMb = await liveHeapMb();
+    await round(SECONDS / 2);
     await req('DELETE', `/containers/${spewerId}?force=1`);
     const afterHeapMb = await liveHeapMb();
-    console.log(`load: ${stats.requests} requests in ${SECONDS} s (${(stats.requests / SECONDS).toFixed(0)}/s), slowest ${stats.slowest} ms; /_ping median idle ${idlePing.toFixed(1)} ms, with the spewer ${spewPing.toFixed(1)} ms, under load ${median(loadPings).toFixed(1)} ms; live heap ${baselineHeapMb.toFixed(1)} MB before, ${afterHeapMb.toFixed(1)} MB after; daemon RSS ${baselineMb.toFixed(0)} MB before, ${firstMb.toFixed(0)} MB after the first half, ${secondMb.toFixed(0)} MB after the second`);
+    console.log(`load: ${stats.requests} requests in ${SECONDS} s (${(stats.requests / SECONDS).toFixed(0)}/s), slowest ${stats.slowest} ms; /_ping median idle ${idlePing.toFixed(1)} ms, with the spewer ${spewPing.toFixed(1)} ms, under load ${median(loadPings).toFixed(1)} ms; live heap ${baselineHeapMb.toFixed(1)} MB before, ${afterHeapMb.toFixed(1)} MB after; daemon RSS ${baselineMb.toFixed(0)} MB before, ${peakMb.toFixed(0)} MB at the end of the first half, ${afterMb.toFixed(0)} MB once idle`);
     assert.deepEqual(stats.errors.slice(0, 10), [], `${stats.errors.length} errors`);
     assert.ok(stats.requests > CLIENTS * 5, 'the clients got through');
     const left = JSON.parse((await req('GET', '/containers/json?all=1'))!.body) as unknown[];
     assert.equal(left.length, 0, 'every container removed');
     // A spewing container costs the API nothing it can feel: within a few ms of the idle figure.
     assert.ok(spewPing < Math.max(idlePing * 5, 20), `/_ping with a spewer: ${spewPing.toFixed(1)} ms, idle ${idlePing.toFixed(1)} ms`);
-    // What the daemon holds comes back: its live objects return near their baseline (RSS stays
-    // higher: V8 and malloc keep pages they grew into, and give them back only under pressure).
+    // What the daemon holds comes back: its live objects return near their baseline, and so does
+    // its RSS, within RSS_BOUND_MB (malloc's free lists and fragmentation; figures in the README).
     assert.ok(afterHeapMb < baselineHeapMb * 1.5 + 5, `live heap back near its baseline: ${afterHeapMb.toFixed(1)} MB after, ${baselineHeapMb.toFixed(1)} MB before`);
-    assert.ok(Math.max(firstMb, secondMb) < baselineMb + 200, `RSS bounded: ${firstMb.toFixed(0)} and ${secondMb.toFixed(0)} MB after the halves, ${baselineMb.toFixed(0)} MB before`);
+    assert.ok(afterMb < baselineMb + RSS_BOUND_MB, `RSS back near its baseline once idle: ${afterMb.toFixed(0)} MB, ${baselineMb.toFixed(0)} MB before (peak ${peakMb.toFixed(0)} MB)`);
   });
 });
