@@ -1,6 +1,6 @@
 // berthd: the composition root. Reads flags and daemon.json, builds the supervisor once, and hands
-// it to each front end it serves: containerd's gRPC API on <exec-root>/supervisor.sock and the
-// engine's Docker API on its sockets (left out with --supervisor-only, as a Kubernetes node
+// it to each front end it serves: containerd's gRPC API and the Kubernetes CRI on
+// <exec-root>/supervisor.sock, and the engine's Docker API on its sockets (left out with --supervisor-only, as a Kubernetes node
 // wants). On SIGTERM/SIGINT it stops serving while the containers keep running in their shims
 // (the next berthd re-adopts them).
 import { join } from 'node:path';
@@ -176,8 +176,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Serves containerd's API on `path`. Without the .proto packages the Docker API still comes up
- * (with a warning); a daemon that is only the supervisor cannot.
+ * Serves containerd's API and the CRI on `path`. Without containerd's .proto packages the Docker
+ * API still comes up (with a warning); a daemon that is only the supervisor cannot. Without the
+ * CRI's, containerd's API is served alone (with a warning).
  */
 async function serveSupervisor(supervisor: Supervisor, path: string, group: string, log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void, required: boolean, cri: Cri, streaming?: StreamingUrls): Promise<SupervisorGrpcServer | undefined | 'failed'> {
   try {
