@@ -1,8 +1,8 @@
 // berthd: the composition root. Reads flags and daemon.json, builds the supervisor once, and hands
 // it to each front end it serves: containerd's gRPC API and the Kubernetes CRI on
 // <exec-root>/supervisor.sock, and the engine's Docker API on its sockets (left out with
-// --supervisor-only, as a Kubernetes node wants). On SIGTERM/SIGINT it stops serving while the containers keep running in their shims
-// (the next berthd re-adopts them).
+// --supervisor-only, as a Kubernetes node wants). On SIGTERM/SIGINT it stops serving while the
+// containers keep running in their shims (the next berthd re-adopts them).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiServer, checkAddressFree } from './api/server.js';
