@@ -2,7 +2,8 @@
 // cgroupfs through node:fs; tests pass a fake (fake-host.ts) that behaves like the kernel on a
 // temp dir (mkdir fills in interface files, writes to missing files fail).
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rmdir, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readdir, rmdir, stat } from 'node:fs/promises';
 import { errnoOf } from '../../common/errors.js';
 
 export interface CgroupFs {
@@ -19,7 +20,10 @@ export interface CgroupFs {
 }
 
 export const nodeCgroupFs: CgroupFs = {
-  read: (path) => readFile(path, 'utf8'),
+  // Read on the event loop's thread: cgroup files are small and in memory, and reads through the
+  // thread pool leave their buffers in glibc's per-thread arenas, which keep the memory after a
+  // burst of stats (measured: +60 MB of RSS after 5,000 one-shot stats, never given back).
+  read: async (path) => readFileSync(path, 'utf8'),
   async write(path, value) {
     // O_WRONLY without O_CREAT: some cgroup files are write-only (devices.allow), and a missing
     // file must fail rather than be created.
