@@ -18,6 +18,11 @@ export interface IdleCollectorOptions {
   quietUtilization?: number;
   /** Collect only when the heap plus external memory grew this much since the last collection. */
   growthBytes?: number;
+  /**
+   * Called on the quiet check after a collection, once V8 has freed what it collected (it frees
+   * ArrayBuffers' memory on a background thread): berthd hands malloc's free pages back there.
+   */
+  afterCollection?: () => void;
 }
 
 /** The collector's `gc()`: V8 gives it only to contexts made after --expose-gc is set. */
@@ -45,12 +50,17 @@ export function collectWhenIdle(opts: IdleCollectorOptions = {}): () => void {
   // semi-spaces once grown) only in a collection that finds the allocation rate of the last five
   // seconds low, which the first one, right after the burst, does not.
   let shrinkAt = 0;
+  let collected = false;
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, last).utilization;
     last = now;
     if (busy >= quiet) return;
+    if (collected) {
+      collected = false;
+      opts.afterCollection?.();
+    }
     if (shrinkAt && Date.now() >= shrinkAt) {
       shrinkAt = 0;
       gc();
@@ -62,6 +72,7 @@ export function collectWhenIdle(opts: IdleCollectorOptions = {}): () => void {
       setFlagsFromString('--no-compact-on-every-full-gc');
       shrinkAt = Date.now() + SHRINK_DELAY_MS;
     } else return;
+    collected = true;
     afterLastGc = usedBytes();
   }, checkMs);
   timer.unref();

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
-import { mountPoints } from '../sys/mount.js';
+import { bindMount, mountPoints, setPropagation, unmountAll } from '../sys/mount.js';
+import { MS } from '../sys/mount-options.js';
 
 function run(cmd: string, args: string[], what: string): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -23,9 +24,9 @@ function mountpoints(): Set<string> {
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   const mounted = mountpoints().has(dir);
-  if (mounted && isPrivateMount(dir)) return; // done before: spare the two mount(8) runs
-  if (!mounted) run('mount', ['--bind', dir, dir], `bind ${dir}`);
-  run('mount', ['--make-private', dir], `make ${dir} private`);
+  if (mounted && isPrivateMount(dir)) return; // done before
+  if (!mounted) bindMount(dir, dir);
+  setPropagation(dir, MS.PRIVATE);
 }
 
 /** Whether the topmost mount on `dir` has no propagation (no shared:/master: tag in mountinfo). */
@@ -59,6 +60,6 @@ export function createNetns(dir: string, name: string, opts: CreateNetnsOptions 
 
 /** Removes a namespace file: unmounts and unlinks it (the namespace itself goes with its last process). */
 export function removeNetns(path: string): void {
-  if (mountpoints().has(path)) run('umount', ['--lazy', path], `unmount ${path}`);
+  if (mountpoints().has(path)) unmountAll(path, { lazy: true });
   if (existsSync(path)) rmSync(path, { force: true });
 }

@@ -78,26 +78,4 @@ export const CloneFlag = {
   time: 0x00000080,
 } as const;
 
-export const MS = {
-  RDONLY: 1,
-  NOSUID: 2,
-  NODEV: 4,
-  NOEXEC: 8,
-  SYNCHRONOUS: 16,
-  REMOUNT: 32,
-  MANDLOCK: 64,
-  DIRSYNC: 128,
-  NOSYMFOLLOW: 256,
-  NOATIME: 1024,
-  NODIRATIME: 2048,
-  BIND: 4096,
-  MOVE: 8192,
-  REC: 16384,
-  SILENT: 32768,
-  UNBINDABLE: 1 << 17,
-  PRIVATE: 1 << 18,
-  SLAVE: 1 << 19,
-  SHARED: 1 << 20,
-  RELATIME: 1 << 21,
-  STRICTATIME: 1 << 24,
-} as const;
+export { MS } from '../../sys/mount-options.js';

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { invalid } from '../../common/errors.js';
 import { mountPoints } from '../../sys/mount.js';
-import { parseMountOptions, propagationOptions } from '../spec/mount-options.js';
+import { parseMountOptions, propagationOptions } from '../../sys/mount-options.js';
 import type { Device, Mount, Spec } from '../spec/types.js';
 import { MS, MountHow, Op } from './opcodes.js';
 import { PlanWriter, str, u32, u64 } from './writer.js';

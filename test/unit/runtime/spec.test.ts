@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateSpec } from '../../../src/runtime/spec/validate.js';
-import { parseMountOptions } from '../../../src/runtime/spec/mount-options.js';
+import { parseMountOptions } from '../../../src/sys/mount-options.js';
 import { capabilityMask, capabilityNames } from '../../../src/runtime/spec/capabilities.js';
 import { defaultSpec } from '../../../src/runtime/spec/default.js';
 import { MS } from '../../../src/runtime/plan/opcodes.js';

@@ -1,7 +1,31 @@
 // Translating a mount's "options" array into mount(2) flags, propagation changes and fs data,
 // the way mount(8) and runc read them.
-import { invalid } from '../../common/errors.js';
-import { MS } from '../plan/opcodes.js';
+import { invalid } from '../common/errors.js';
+
+/** Linux's mount(2) flags (<sys/mount.h>). */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+} as const;
 
 interface FlagOption { set: boolean; flag: number }
 
@@ -74,7 +98,7 @@ export function parseMountOptions(options: readonly string[] | undefined, field:
     }
     if (ignoredOptions.has(opt)) return;
     if (/^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|nosymfollow|symfollow)$/.test(opt) || opt === 'idmap' || opt === 'ridmap') {
-      throw invalid(`${field}.options[${i}]: "${opt}" is not supported by berth-runtime yet`);
+      throw invalid(`${field}.options[${i}]: "${opt}" is not supported by berth yet`);
     }
     data.push(opt);
   });
