@@ -1,9 +1,10 @@
 // Where the runtime keeps what it knows of each container: <root>/<id>/state.json (written
-// atomically) and the exec fifo that holds a created container until `start`.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// atomically; like runc, without flushing it to disk: it does not outlive a reboot) and the exec fifo that holds a created container until `start`.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { exists, invalid, notFound, errnoOf } from '../common/errors.js';
 import type { Spec } from './spec/types.js';
+import { writeFileReplacing } from '../sys/fs-atomic.js';
 
 export interface ContainerRecord {
   id: string;
@@ -48,16 +49,8 @@ export class StateStore {
   }
 
   save(rec: ContainerRecord): void {
-    const file = join(this.dir(rec.id), 'state.json');
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    // Run-time state: replaced atomically, not flushed to disk (see fs-atomic.ts).
+    writeFileReplacing(join(this.dir(rec.id), 'state.json'), JSON.stringify(rec), 0o600);
   }
 
   load(id: string): ContainerRecord {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalid } from '../../common/errors.js';
-import { writeFileAtomic } from '../../sys/fs-atomic.js';
+import { writeFileReplacing } from '../../sys/fs-atomic.js';
 import { type HostMount, isMountPoint, mountAll, unmountAll } from '../../sys/mount.js';
 
 export class BundleStore {
@@ -27,7 +27,7 @@ export class BundleStore {
     this.remove(ns, id); // a leftover from a task whose removal was interrupted
     mkdirSync(join(dir, 'rootfs'), { recursive: true, mode: 0o711 });
     try {
-      writeFileAtomic(join(dir, 'config.json'), JSON.stringify(spec), 0o600);
+      writeFileReplacing(join(dir, 'config.json'), JSON.stringify(spec), 0o600);
       if (rootfs.length) mountAll(rootfs, join(dir, 'rootfs'));
     } catch (err) {
       this.remove(ns, id);
