@@ -1,20 +1,16 @@
-// Network namespaces as files (the way `ip netns` keeps them): a namespace is made by unshare(1)
-// and bind-mounted on a file under the exec root, so it outlives its first process and other
-// processes (the container, exec sessions, network set-up, CNI plugins) can join it by path. Its
+// Network namespaces as files (the way `ip netns` keeps them): a namespace is made in-process
+// (sys/new-netns.ts) and bind-mounted on a file under the exec root, so it outlives its first
+// process and other processes (the container, exec sessions, network set-up, CNI plugins) can
+// join it by path. Its
 // loopback is brought up as Docker brings it up, or left down for a CNI loopback plugin to bring
 // up (containerd's pod namespaces). The directory holding them is a private mount, so the
 // namespace mounts do not propagate anywhere. Both calls are idempotent.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
+import { bindNewNetworkNamespace } from '../sys/new-netns.js';
 import { bindMount, mountPoints, setPropagation, unmountAll } from '../sys/mount.js';
 import { MS } from '../sys/mount-options.js';
-
-function run(cmd: string, args: string[], what: string): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new BerthError('INTERNAL', `${what}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
-}
 
 function mountpoints(): Set<string> {
   return new Set(mountPoints());
@@ -49,8 +45,7 @@ export function createNetns(dir: string, name: string, opts: CreateNetnsOptions 
   ensurePrivateDir(dir);
   writeFileSync(path, '');
   try {
-    const inside = opts.loopbackUp === false ? ['true'] : ['ip', 'link', 'set', 'lo', 'up'];
-    run('unshare', [`--net=${path}`, ...inside], `network namespace ${name}`);
+    bindNewNetworkNamespace(path, { loopbackUp: opts.loopbackUp !== false });
   } catch (err) {
     rmSync(path, { force: true });
     throw err;

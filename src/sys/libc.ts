@@ -1,7 +1,8 @@
-// The few libc calls berthd makes directly, through koffi (a C FFI for Node): mount(2) and
-// umount2(2), which Node has no binding for and which cost a fork and exec of mount(8) each
-// (~6 ms, with the event loop blocked) where the syscall takes microseconds; and glibc's
-// malloc_trim(3), the only way to hand back free memory in the middle of malloc's heap.
+// The few libc calls berthd makes directly, through koffi (a C FFI for Node): mount(2), umount2(2),
+// unshare(2), setns(2) and an ioctl, which Node has no binding for and which cost a fork and exec
+// of mount(8), umount(8) or unshare(1) each (~6 ms, with the event loop blocked) where the
+// syscall takes microseconds; and glibc's malloc_trim(3), the only way to hand back free memory in
+// the middle of malloc's heap.
 //
 // The library is loaded on first use, so commands that never mount do not pay for it.
 import { createRequire } from 'node:module';
@@ -14,6 +15,11 @@ interface Libc {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
   umount2(target: string, flags: number): number;
   malloc_trim(pad: number): number;
+  unshare(flags: number): number;
+  setns(fd: number, nstype: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  ioctl(fd: number, request: number, arg: Buffer): number;
+  close(fd: number): number;
   strerror(errnum: number): string;
   errno(): number;
 }
@@ -28,11 +34,19 @@ function libc(): Libc {
     mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
     umount2: lib.func('int umount2(const char *target, int flags)'),
     malloc_trim: lib.func('int malloc_trim(size_t pad)'),
+    unshare: lib.func('int unshare(int flags)'),
+    setns: lib.func('int setns(int fd, int nstype)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
+    close: lib.func('int close(int fd)'),
     strerror: lib.func('const char *strerror(int errnum)'),
     errno: () => koffi.errno(),
   };
   return loaded;
 }
+
+/** unshare(2)/setns(2): a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
 
 /** umount2(2) flags. */
 export const MNT_DETACH = 0x2;
@@ -58,6 +72,43 @@ export function mountSyscall(source: string | null, target: string, fstype: stri
 export function umountSyscall(target: string, flags: number, what: string): void {
   const c = libc();
   if (c.umount2(target, flags) !== 0) throw failure(what, c.errno());
+}
+
+/** unshare(2) of this thread; throws with the kernel's reason. */
+export function unshareSyscall(flags: number, what: string): void {
+  const c = libc();
+  if (c.unshare(flags) !== 0) throw failure(what, c.errno());
+}
+
+/** setns(2) of this thread; throws with the kernel's reason. */
+export function setnsSyscall(fd: number, nstype: number, what: string): void {
+  const c = libc();
+  if (c.setns(fd, nstype) !== 0) throw failure(what, c.errno());
+}
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+/** struct ifreq: the name (16 bytes), then a union whose first member here is ifr_flags (a short). */
+const IFREQ_SIZE = 40;
+
+/** Sets an interface of this thread's network namespace up (ip link set NAME up). */
+export function setInterfaceUp(name: string): void {
+  const c = libc();
+  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw failure(`socket for ${name}`, c.errno());
+  try {
+    const ifr = Buffer.alloc(IFREQ_SIZE);
+    ifr.write(name, 0, 15, 'latin1');
+    if (c.ioctl(fd, SIOCGIFFLAGS, ifr) !== 0) throw failure(`flags of ${name}`, c.errno());
+    ifr.writeInt16LE(ifr.readInt16LE(16) | IFF_UP, 16);
+    if (c.ioctl(fd, SIOCSIFFLAGS, ifr) !== 0) throw failure(`set ${name} up`, c.errno());
+  } finally {
+    c.close(fd);
+  }
 }
 
 /** The errno a failed mountSyscall/umountSyscall carried, if any. */
