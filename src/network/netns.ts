@@ -9,20 +9,22 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import { bindNewNetworkNamespace } from '../sys/new-netns.js';
-import { bindMount, mountPoints, setPropagation, unmountAll } from '../sys/mount.js';
+import { bindMount, isMountPoint, setPropagation, unmountAll } from '../sys/mount.js';
 import { MS } from '../sys/mount-options.js';
 
-function mountpoints(): Set<string> {
-  return new Set(mountPoints());
-}
+/** Directories this process has seen to be private mounts: checked once, not per namespace. */
+const privateDirs = new Set<string>();
 
 /** Makes `dir` a private mount of its own (once): namespace mounts under it stay there. */
 function ensurePrivateDir(dir: string): void {
+  if (privateDirs.has(dir) && isMountPoint(dir)) return;
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  const mounted = mountpoints().has(dir);
-  if (mounted && isPrivateMount(dir)) return; // done before
-  if (!mounted) bindMount(dir, dir);
-  setPropagation(dir, MS.PRIVATE);
+  const mounted = isMountPoint(dir);
+  if (!mounted || !isPrivateMount(dir)) {
+    if (!mounted) bindMount(dir, dir);
+    setPropagation(dir, MS.PRIVATE);
+  }
+  privateDirs.add(dir);
 }
 
 /** Whether the topmost mount on `dir` has no propagation (no shared:/master: tag in mountinfo). */
@@ -41,7 +43,7 @@ export interface CreateNetnsOptions {
 export function createNetns(dir: string, name: string, opts: CreateNetnsOptions = {}): string {
   if (!name || name === '.' || name === '..' || name.includes('/')) throw new BerthError('INVALID_ARGUMENT', `network namespace name ${JSON.stringify(name)} must be a plain file name`);
   const path = join(dir, name);
-  if (mountpoints().has(path)) return path; // still there from before a daemon restart
+  if (isMountPoint(path)) return path; // still there from before a daemon restart
   ensurePrivateDir(dir);
   writeFileSync(path, '');
   try {
@@ -55,6 +57,6 @@ export function createNetns(dir: string, name: string, opts: CreateNetnsOptions 
 
 /** Removes a namespace file: unmounts and unlinks it (the namespace itself goes with its last process). */
 export function removeNetns(path: string): void {
-  if (mountpoints().has(path)) unmountAll(path, { lazy: true });
+  if (isMountPoint(path)) unmountAll(path, { lazy: true });
   if (existsSync(path)) rmSync(path, { force: true });
 }

@@ -20,6 +20,7 @@ interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   ioctl(fd: number, request: number, arg: Buffer): number;
   close(fd: number): number;
+  statx(dirfd: number, path: string, flags: number, mask: number, buf: Buffer): number;
   strerror(errnum: number): string;
   errno(): number;
 }
@@ -39,6 +40,7 @@ function libc(): Libc {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
     close: lib.func('int close(int fd)'),
+    statx: lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, _Inout_ uint8_t *buf)'),
     strerror: lib.func('const char *strerror(int errnum)'),
     errno: () => koffi.errno(),
   };
@@ -109,6 +111,24 @@ export function setInterfaceUp(name: string): void {
   } finally {
     c.close(fd);
   }
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+/** struct statx: stx_attributes is at offset 8, stx_attributes_mask at 56; 256 bytes in all. */
+const STATX_SIZE = 256;
+const STATX_ATTR_MOUNT_ROOT = 0x2000n;
+
+/**
+ * Whether `path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8): one syscall
+ * instead of reading the whole mount table. Undefined when the kernel does not say or the path
+ * does not exist.
+ */
+export function isMountRoot(path: string): boolean | undefined {
+  const buf = Buffer.alloc(STATX_SIZE);
+  if (libc().statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, buf) !== 0) return undefined;
+  if ((buf.readBigUInt64LE(56) & STATX_ATTR_MOUNT_ROOT) === 0n) return undefined;
+  return (buf.readBigUInt64LE(8) & STATX_ATTR_MOUNT_ROOT) !== 0n;
 }
 
 /** The errno a failed mountSyscall/umountSyscall carried, if any. */

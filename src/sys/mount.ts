@@ -4,7 +4,9 @@
 // "bind,ro" is a bind mount and then a read-only remount, since the kernel ignores flags other
 // than MS_REC on the bind itself.
 import { readFileSync } from 'node:fs';
-import { MNT_DETACH, mountSyscall, umountSyscall } from './libc.js';
+import { errnoOf, isMountRoot, MNT_DETACH, mountSyscall, umountSyscall } from './libc.js';
+
+const EBUSY = 16;
 import { MS, parseMountOptions } from './mount-options.js';
 
 export interface HostMount {
@@ -51,10 +53,29 @@ export function bindMount(source: string, target: string): void {
  * `lazy`, each is detached now and cleaned up when no longer busy (umount -l).
  */
 export function unmountAll(target: string, opts: { lazy?: boolean } = {}): void {
+  if (unmountedAlone(target, opts.lazy ? MNT_DETACH : 0)) return;
   const below = `${target.replace(/\/+$/, '')}/`;
   // mountinfo lists mounts in the order they were made; the reverse undoes stacked mounts too.
   const points = mountPoints().filter((p) => p === target || p.startsWith(below)).reverse();
   for (const p of points) umountSyscall(p, opts.lazy ? MNT_DETACH : 0, `unmount ${p}`);
+}
+
+/**
+ * The common case without reading the mount table: `target` is a mount point with nothing mounted
+ * below it (a container's rootfs, a /dev/shm, a netns file). Unmounts it, and what was stacked
+ * under it, and says whether that was all; false leaves the rest to the mount table walk.
+ */
+function unmountedAlone(target: string, flags: number): boolean {
+  if (isMountRoot(target) !== true) return false;
+  do {
+    try {
+      umountSyscall(target, flags, `unmount ${target}`);
+    } catch (err) {
+      if (errnoOf(err) === EBUSY) return false; // mounts below it, or in use: walk the table
+      throw err;
+    }
+  } while (isMountRoot(target) === true);
+  return true;
 }
 
 /** The mount points of this mount namespace, decoded (mountinfo escapes spaces as \040). */
@@ -63,6 +84,7 @@ export function mountPoints(): string[] {
     .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
 
+/** Whether something is mounted on `path` itself (statx; the mount table where statx cannot tell). */
 export function isMountPoint(path: string): boolean {
-  return mountPoints().includes(path);
+  return isMountRoot(path) ?? mountPoints().includes(path);
 }

@@ -4,19 +4,16 @@ import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import { writeFileAtomic as atomicWrite } from '../sys/fs-atomic.js';
-import { mountPoints } from '../sys/mount.js';
+import { isMountPoint, mountPoints } from '../sys/mount.js';
 
-export { mountPoints };
+/** isMountpoint: whether something is mounted on a path itself. */
+export { mountPoints, isMountPoint as isMountpoint };
 
 /** Data fsynced, renamed into place, directory fsynced (private to root by default). */
 export const writeFileAtomic = (path: string, data: string, mode = 0o600): void => atomicWrite(path, data, mode);
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
 
-/** Whether something is mounted on `path` itself. */
-export function isMountpoint(path: string): boolean {
-  return mountPoints().includes(path);
-}
 
 /** Mount points at or below `dir`, deepest first. */
 export function mountsUnder(dir: string): string[] {

@@ -1,9 +1,9 @@
 // The container's filesystem as plan operations: root propagation, the rootfs bind, the spec's
 // mounts in order, /dev, and the switch into the new root.
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { invalid } from '../../common/errors.js';
-import { mountPoints } from '../../sys/mount.js';
+import { isMountPoint } from '../../sys/mount.js';
 import { parseMountOptions, propagationOptions } from '../../sys/mount-options.js';
 import type { Device, Mount, Spec } from '../spec/types.js';
 import { MS, MountHow, Op } from './opcodes.js';
@@ -57,8 +57,9 @@ export function writeRootfs(w: PlanWriter, input: RootfsInput): void {
 
 /** The mount point of the filesystem `path` is on (itself when it is a mount point). */
 function mountHolding(path: string): string {
-  const inside = (mp: string) => mp === '/' || path === mp || path.startsWith(`${mp}/`);
-  return mountPoints().filter(inside).sort((a, b) => b.length - a.length)[0] ?? '/';
+  // Up from the path to the first mount root: one statx a level instead of the whole mount table.
+  for (let p = resolve(path); p !== dirname(p); p = dirname(p)) if (isMountPoint(p)) return p;
+  return '/';
 }
 
 function writeMount(w: PlanWriter, m: Mount, field: string, input: RootfsInput): void {

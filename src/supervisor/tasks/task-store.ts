@@ -1,10 +1,10 @@
 // The supervisor's record of each task, one directory per task under <exec-root>/tasks/<ns>/<id>:
-// task.json (written atomically), the shim's socket and exit file, the pid file, exec sessions.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+// task.json (replaced atomically; run-time state, so not flushed to disk), the shim's socket and exit file, the pid file, exec sessions.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, exists, invalid, notFound } from '../../common/errors.js';
 import type { ExitStatus } from './shim-client.js';
-
+import { writeFileReplacing } from '../../sys/fs-atomic.js';
 
 /** containerd's stdio FIFO paths, as the create (or exec) request named them. */
 export interface StdioPaths {
@@ -82,15 +82,8 @@ export class TaskStore {
   }
 
   save(rec: TaskRecord): void {
-    const file = join(this.dir(rec.namespace, rec.id), 'task.json');
-    const fd = openSync(`${file}.tmp`, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${file}.tmp`, file);
+    // Run-time state: replaced atomically, not flushed to disk (see fs-atomic.ts).
+    writeFileReplacing(join(this.dir(rec.namespace, rec.id), 'task.json'), JSON.stringify(rec), 0o600);
   }
 
   load(ns: string, id: string): TaskRecord {

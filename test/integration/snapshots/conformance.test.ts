@@ -10,9 +10,10 @@ import { cleanupDir } from '../../helpers/runtime.js';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
 import { NaiveSnapshotter } from '../../../src/supervisor/snapshots/naive.js';
 import { OverlaySnapshotter } from '../../../src/supervisor/snapshots/overlay.js';
-import type { Mount, Snapshotter } from '../../../src/supervisor/snapshots/types.js';
+import type { Mount } from '../../../src/supervisor/snapshots/types.js';
+import type { SnapshotterBase } from '../../../src/supervisor/snapshots/base.js';
 
-const kinds: Array<[string, (root: string) => Snapshotter]> = [
+const kinds: Array<[string, (root: string) => SnapshotterBase]> = [
   ['overlayfs', (root) => new OverlaySnapshotter(root)],
   ['naive', (root) => new NaiveSnapshotter(root)],
 ];
@@ -89,7 +90,7 @@ for (const [name, make] of kinds) {
       sn.remove('act');
     });
 
-    it('survives a restart, and removing everything leaves no layer', () => {
+    it('survives a restart, and removing everything leaves no layer', async () => {
       // A crash between making a layer directory and recording it leaves a stray: removed at start.
       mkdirSync(join(root, 'snapshots', '999', 'fs'), { recursive: true });
       const again = make(root);
@@ -97,6 +98,9 @@ for (const [name, make] of kinds) {
       assert.deepEqual(again.list().map((s) => s.key).sort(), ['layer1', 'layer2']);
       withMount(again.view('v3', 'layer2'), () => assert.equal(readFileSync(join(target, 'a'), 'utf8'), 'changed'));
       for (const k of ['v3', 'layer2', 'layer1']) again.remove(k);
+      // A removed layer's directory is out of the way at once and deleted in the background.
+      assert.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('removing-')), []);
+      await again.settled();
       assert.deepEqual(readdirSync(join(root, 'snapshots')), []);
     });
   });

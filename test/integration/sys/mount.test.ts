@@ -72,6 +72,24 @@ test('unmountAll takes the mounts below and stacked ones, deepest first', () => 
   assert.equal(isMountPoint(sibling), true);
 }));
 
+test('isMountPoint (statx) agrees with the mount table: directories, a file bind mount, a plain dir', () => withDir((dir) => {
+  const d = join(dir, 'd');
+  const f = join(dir, 'f');
+  const plain = join(dir, 'plain');
+  mkdirSync(d);
+  mkdirSync(plain);
+  writeFileSync(f, '');
+  mountAll([{ type: 'tmpfs', source: 'x', options: [] }], d);
+  mountAll([{ type: 'bind', source: '/proc/self/ns/net', options: ['bind'] }], f);
+  for (const p of [d, f, plain, dir]) assert.equal(isMountPoint(p), mountPoints().includes(p), p);
+  assert.equal(isMountPoint(d), true);
+  assert.equal(isMountPoint(f), true);
+  assert.equal(isMountPoint(plain), false);
+  assert.equal(isMountPoint(join(dir, 'missing')), false);
+  unmountAll(f, { lazy: true });
+  assert.equal(isMountPoint(f), false);
+}));
+
 test('a failed mount says what was tried and the kernel\'s reason', () => withDir((dir) => {
   assert.throws(() => mountAll([{ type: 'bind', source: join(dir, 'missing'), options: ['bind'] }], dir), (err: Error) => /mount bind .*missing on .*: No such file or directory/.test(err.message));
   assert.throws(() => mountAll([{ type: 'no-such-fs', source: 'x', options: [] }], dir), /No such device/);
