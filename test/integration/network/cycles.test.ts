@@ -112,6 +112,35 @@ describe('leaks and bad input', () => {
     await m.disconnect(net.Name, taken.id);
   });
 
+  it('connects and disconnects many containers at once; the ones that fail leave nothing', async () => {
+    const vethsBefore = vethNames().length;
+    const cs = Array.from({ length: 16 }, (_, i) => env.container(`par${i}`));
+    // Every fourth namespace already has an eth0: its connect fails in the kernel, after allocating.
+    const failing = new Set(cs.filter((_, i) => i % 4 === 0).map((c) => c.id));
+    for (const c of cs) if (failing.has(c.id)) sh('nsenter', [`--net=${c.netns}`, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+    let t = performance.now();
+    const results = await Promise.allSettled(cs.map((c) => m.connect(net.Name, { containerId: c.id, containerName: c.name, netnsPath: c.netns })));
+    const connectMs = performance.now() - t;
+    const ok = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ c: cs[i]!, ip: r.value.IPAddress }] : []));
+    results.forEach((r, i) => assert.equal(r.status === 'rejected', failing.has(cs[i]!.id), `${cs[i]!.name}: ${r.status}`));
+    assert.equal(new Set(ok.map((o) => o.ip)).size, ok.length, 'distinct addresses');
+    const s = state().networks.find((n) => n.id === net.Id)!;
+    assert.deepEqual(Object.keys(s.endpoints).sort(), ok.map((o) => o.c.id).sort(), 'only the connected are recorded');
+    assert.deepEqual(Object.values(s.ipam.allocated).length, ok.length, 'no address kept by a failed connect');
+    assert.equal(sh('ip', ['-o', 'link', 'show', 'master', s.bridge!]).trim().split('\n').length, ok.length, 'one bridge port each');
+    for (const o of ok) assert.match(sh('nsenter', [`--net=${o.c.netns}`, 'ip', '-o', '-4', 'addr', 'show', 'eth0']), new RegExp(` ${o.ip.replace(/\./g, '\\.')}/`));
+    t = performance.now();
+    await Promise.all(ok.map((o) => m.disconnect(net.Name, o.c.id, o.c.netns)));
+    const disconnectMs = performance.now() - t;
+    console.log(`${cs.length} connects at once: ${connectMs.toFixed(0)} ms; ${ok.length} disconnects at once: ${disconnectMs.toFixed(0)} ms`);
+    const after = state().networks.find((n) => n.id === net.Id)!;
+    assert.deepEqual(after.endpoints, {});
+    assert.deepEqual(after.ipam.allocated, {});
+    for (const c of cs) if (failing.has(c.id)) sh('nsenter', [`--net=${c.netns}`, 'ip', 'link', 'del', 'eth0']);
+    for (const c of cs) env.dropContainer(c);
+    assert.equal(vethNames().length, vethsBefore, 'no veth left');
+  });
+
   it('a connect failing inside the namespace removes the veth it made', async () => {
     const c = env.container('half');
     const s = state().networks.find((n) => n.id === net.Id)! as StoredNetwork;
