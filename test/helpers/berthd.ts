@@ -85,12 +85,47 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
           // gone
         }
       }
+      // Processes that name nothing of the test's (a pod's /pause, a container's own) are found
+      // by their cgroups under the daemon's parent.
+      killCgroupTree(cgroupParent);
       unmountUnder(dir);
-      await waitFor(() => processesMentioning(dir).length === 0, 5000).catch(() => {});
+      await waitFor(() => processesMentioning(dir).length === 0 && cgroupTreePids(cgroupParent).length === 0, 5000).catch(() => {});
       removeCgroupTree(cgroupParent);
       cleanupDir(dir);
     },
   };
+}
+
+/** The pids in a parent cgroup and its children, in every hierarchy. */
+function cgroupTreePids(relative: string): number[] {
+  const pids = new Set<number>();
+  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+    const base = join('/sys/fs/cgroup', h, relative);
+    let children: string[];
+    try {
+      children = readdirSync(base, { withFileTypes: true }).filter((c) => c.isDirectory()).map((c) => join(base, c.name));
+    } catch {
+      continue;
+    }
+    for (const cg of [base, ...children]) {
+      try {
+        for (const p of readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.add(Number(p));
+      } catch {
+        // not a cgroup directory
+      }
+    }
+  }
+  return [...pids];
+}
+
+function killCgroupTree(relative: string): void {
+  for (const pid of cgroupTreePids(relative)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
 }
 
 /** Removes a parent cgroup and its children in every hierarchy. */
