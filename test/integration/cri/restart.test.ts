@@ -54,8 +54,13 @@ describe('CRI: kill -9 of berthd', { skip: !isRoot && 'needs root' }, () => {
     logDir = join(d.dir, 'pod-logs');
   });
   after(async () => {
-    cri?.close();
-    await d?.stop();
+    // Whatever a failed test left running goes through the CRI first.
+    try {
+      if (cri) await removeAllPods();
+    } finally {
+      cri?.close();
+      await d?.stop();
+    }
   });
 
   it('keeps running pods ready, their containers running and logging, a stopped pod stopped', async () => {
