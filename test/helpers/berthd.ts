@@ -62,7 +62,41 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
     child.kill(signal);
     await exited;
   };
-  await launch();
+  /** Stops the daemon, and kills, unmounts and removes whatever is left of it. */
+  const sweep = async () => {
+    await halt('SIGTERM');
+    // What is left: shims and whatever else names the test's directory, and what names nothing
+    // of it but sits in the daemon's cgroups: a CRI pod's /pause and its containers' processes,
+    // reparented to init once their shim is killed. Killed until none is left, since a dying
+    // shim's children may still be seen; a paused container's frozen processes would not act on
+    // SIGKILL (cgroup v1), so frozen cgroups are thawed first.
+    const left = () => [...new Set([...processesMentioning(dir), ...cgroupTreePids(cgroupParent)])];
+    await waitFor(() => {
+      thawCgroupTree(cgroupParent);
+      const pids = left();
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      return pids.length === 0;
+    }, 10_000).catch(() => {});
+    unmountUnder(dir);
+    const cgroupsLeft = await removeCgroupTree(cgroupParent);
+    const processesLeft = left();
+    cleanupDir(dir);
+    // Said here, so the test file that leaked fails, not zz-leftovers at the end of the suite.
+    if (processesLeft.length || cgroupsLeft.length) throw new Error(`test berthd ${dir}: left processes [${processesLeft.join(' ')}] and cgroups [${cgroupsLeft.join(' ')}]`);
+  };
+  try {
+    await launch();
+  } catch (err) {
+    // No stop() will ever run for a daemon that never came up: what was made goes now.
+    await sweep().catch(() => {});
+    throw err;
+  }
   return {
     dir, socket, host: `unix://${socket}`, cgroupParent, docker,
     inHostNetns: (cmd) => runCommand('nsenter', [`--net=${join(dir, 'host.netns')}`, '--', ...cmd], { timeoutMs: 30_000 }),
@@ -78,31 +112,7 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
       } catch {
         // the daemon is gone: the sweep below does it
       }
-      await halt('SIGTERM');
-      // What is left: shims and whatever else names the test's directory, and what names nothing
-      // of it but sits in the daemon's cgroups: a CRI pod's /pause and its containers' processes,
-      // reparented to init once their shim is killed. Killed until none is left, since a dying
-      // shim's children may still be seen; a paused container's frozen processes would not act on
-      // SIGKILL (cgroup v1), so frozen cgroups are thawed first.
-      const left = () => [...new Set([...processesMentioning(dir), ...cgroupTreePids(cgroupParent)])];
-      await waitFor(() => {
-        thawCgroupTree(cgroupParent);
-        const pids = left();
-        for (const pid of pids) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-        return pids.length === 0;
-      }, 10_000).catch(() => {});
-      unmountUnder(dir);
-      const cgroupsLeft = await removeCgroupTree(cgroupParent);
-      const processesLeft = left();
-      cleanupDir(dir);
-      // Said here, so the test file that leaked fails, not zz-leftovers at the end of the suite.
-      if (processesLeft.length || cgroupsLeft.length) throw new Error(`test berthd ${dir}: left processes [${processesLeft.join(' ')}] and cgroups [${cgroupsLeft.join(' ')}]`);
+      await sweep();
     },
   };
 }
