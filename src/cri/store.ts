@@ -54,6 +54,10 @@ type Kind = 'sandboxes' | 'containers';
 class RecordDir<T extends { id: string; name: string }> {
   constructor(private readonly dir: string, private readonly what: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // A daemon killed in the middle of a write leaves its temp file (the record itself is the old
+    // one, or none): nothing writes while the store opens, so every temp file is such a leftover,
+    // also one of a CreateContainer whose record never made it (restore removes the rest of it).
+    for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 
   private path(id: string): string {

@@ -5,7 +5,7 @@
 // loopback is brought up as Docker brings it up, or left down for a CNI loopback plugin to bring
 // up (containerd's pod namespaces). The directory holding them is a private mount, so the
 // namespace mounts do not propagate anywhere. Both calls are idempotent.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import { bindNewNetworkNamespace } from '../sys/new-netns.js';
@@ -59,4 +59,19 @@ export function createNetns(dir: string, name: string, opts: CreateNetnsOptions 
 export function removeNetns(path: string): void {
   if (isMountPoint(path)) unmountAll(path, { lazy: true });
   if (existsSync(path)) rmSync(path, { force: true });
+}
+
+const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * Whether `path` is a namespace file with a namespace on it. A daemon killed between making the
+ * file and mounting the namespace on it, or between unmounting and unlinking it, leaves a plain
+ * file: no namespace, though the path exists.
+ */
+export function isNetnsMounted(path: string): boolean {
+  try {
+    return statfsSync(path).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
 }

@@ -2,13 +2,14 @@
 // directory, and its own network namespace (unshare --net), so its bridges, nftables tables and
 // published ports never touch the host's network (and a host firewall cannot get in the way); `docker(...)` runs the real docker CLI against it; `restart()` kills it (SIGKILL, as a
 // crash) or stops it and starts it again on the same roots; `stop()` removes every container,
-// stops the daemon, and cleans up shims, mounts and cgroups even if a test failed.
+// stops the daemon, and cleans up shims, every process in its cgroups (a CRI pod's too), mounts
+// and cgroups even if a test failed, and fails if it cannot.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupDir, processesMentioning, removeCgroupDir, runCommand, waitFor, type Result, unmountUnder } from './runtime.js';
+import { cleanupDir, processesMentioning, runCommand, waitFor, type Result, unmountUnder } from './runtime.js';
 import { socketAnswers } from '../../src/sys/unix-socket.js';
 
 export const BERTHD_BIN = fileURLToPath(new URL('../../../bin/berthd.mjs', import.meta.url));
@@ -61,7 +62,41 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
     child.kill(signal);
     await exited;
   };
-  await launch();
+  /** Stops the daemon, and kills, unmounts and removes whatever is left of it. */
+  const sweep = async () => {
+    await halt('SIGTERM');
+    // What is left: shims and whatever else names the test's directory, and what names nothing
+    // of it but sits in the daemon's cgroups: a CRI pod's /pause and its containers' processes,
+    // reparented to init once their shim is killed. Killed until none is left, since a dying
+    // shim's children may still be seen; a paused container's frozen processes would not act on
+    // SIGKILL (cgroup v1), so frozen cgroups are thawed first.
+    const left = () => [...new Set([...processesMentioning(dir), ...cgroupTreePids(cgroupParent)])];
+    await waitFor(() => {
+      thawCgroupTree(cgroupParent);
+      const pids = left();
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      return pids.length === 0;
+    }, 10_000).catch(() => {});
+    unmountUnder(dir);
+    const cgroupsLeft = await removeCgroupTree(cgroupParent);
+    const processesLeft = left();
+    cleanupDir(dir);
+    // Said here, so the test file that leaked fails, not zz-leftovers at the end of the suite.
+    if (processesLeft.length || cgroupsLeft.length) throw new Error(`test berthd ${dir}: left processes [${processesLeft.join(' ')}] and cgroups [${cgroupsLeft.join(' ')}]`);
+  };
+  try {
+    await launch();
+  } catch (err) {
+    // No stop() will ever run for a daemon that never came up: what was made goes now.
+    await sweep().catch(() => {});
+    throw err;
+  }
   return {
     dir, socket, host: `unix://${socket}`, cgroupParent, docker,
     inHostNetns: (cmd) => runCommand('nsenter', [`--net=${join(dir, 'host.netns')}`, '--', ...cmd], { timeoutMs: 30_000 }),
@@ -77,31 +112,69 @@ export async function startBerthd(opts: { extraArgs?: string[]; supervisorOnly?:
       } catch {
         // the daemon is gone: the sweep below does it
       }
-      await halt('SIGTERM');
-      for (const pid of processesMentioning(dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      unmountUnder(dir);
-      await waitFor(() => processesMentioning(dir).length === 0, 5000).catch(() => {});
-      removeCgroupTree(cgroupParent);
-      cleanupDir(dir);
+      await sweep();
     },
   };
 }
 
-/** Removes a parent cgroup and its children in every hierarchy. */
-function removeCgroupTree(relative: string): void {
-  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-    const base = join('/sys/fs/cgroup', h, relative);
+/** Every hierarchy's directory of a cgroup path (each v1 controller, and the v2 root). */
+function cgroupDirs(relative: string): string[] {
+  return ['', ...readdirSync('/sys/fs/cgroup')].map((h) => join('/sys/fs/cgroup', h, relative));
+}
+
+/** `dir` and every directory below it, parents before children; none if `dir` is not there. */
+function subtree(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return [dir, ...entries.filter((e) => e.isDirectory()).flatMap((e) => subtree(join(dir, e.name)))];
+}
+
+/** The pids in a parent cgroup and every cgroup below it, in every hierarchy. */
+function cgroupTreePids(relative: string): number[] {
+  const pids = new Set<number>();
+  for (const cg of cgroupDirs(relative).flatMap(subtree)) {
     try {
-      for (const child of readdirSync(base, { withFileTypes: true })) if (child.isDirectory()) rmdirSync(join(base, child.name));
+      for (const p of readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.add(Number(p));
     } catch {
-      // not there
+      // gone meanwhile, or not a cgroup directory
     }
   }
-  removeCgroupDir(relative);
+  return [...pids];
+}
+
+/** Thaws every frozen cgroup below a parent (v1 freezer.state, v2 cgroup.freeze). */
+function thawCgroupTree(relative: string): void {
+  for (const cg of cgroupDirs(relative).flatMap(subtree)) {
+    for (const [file, frozen, thawed] of [['freezer.state', /FROZEN|FREEZING/, 'THAWED'], ['cgroup.freeze', /1/, '0']] as const) {
+      try {
+        if (frozen.test(readFileSync(join(cg, file), 'utf8'))) writeFileSync(join(cg, file), thawed);
+      } catch {
+        // no such file in this hierarchy, or gone
+      }
+    }
+  }
+}
+
+/**
+ * Removes a parent cgroup and everything below it in every hierarchy, deepest first, retrying for
+ * a while (a cgroup whose last process is still exiting cannot be removed yet); returns what is left.
+ */
+async function removeCgroupTree(relative: string): Promise<string[]> {
+  let left: string[] = [];
+  await waitFor(() => {
+    left = [];
+    for (const cg of cgroupDirs(relative).flatMap(subtree).reverse()) {
+      try {
+        rmdirSync(cg);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left.push(cg);
+      }
+    }
+    return left.length === 0;
+  }, 5000).catch(() => {});
+  return left;
 }

@@ -3,7 +3,7 @@
 // CNI result-cache entries, mounts under the test's directory, cgroups under the pods' parent,
 // active snapshots and supervisor containers in k8s.io. A failed call must leave all of them as
 // they were; a removed pod must take its own with it.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountPoints } from '../../src/sys/mount.js';
 import { supervisorSocket, type TestBerthd } from './berthd.js';
@@ -34,7 +34,9 @@ export async function nodeState(d: TestBerthd, cniNetwork = 'test-pods'): Promis
   const cgroups: string[] = [];
   for (const h of readdirSync('/sys/fs/cgroup')) {
     const base = join('/sys/fs/cgroup', h, d.cgroupParent);
-    for (const name of list(base)) if (statSync(join(base, name)).isDirectory()) cgroups.push(`${h}${d.cgroupParent}/${name}`);
+    // File types from the directory read itself: a stat after it races with a removal in flight.
+    const children = existsSync(base) ? readdirSync(base, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+    for (const c of children) cgroups.push(`${h}${d.cgroupParent}/${c.name}`);
   }
   return {
     netnsFiles: list(join(d.dir, 'exec', 'cri', 'netns')),

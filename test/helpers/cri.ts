@@ -68,6 +68,17 @@ export async function importBusybox(d: TestBerthd): Promise<void> {
   }
 }
 
+/**
+ * Stops and removes every pod, with its containers, as a kubelet would: a test file's cleanup
+ * before its daemon stops (whatever a failure keeps from going, the daemon's stop() kills).
+ */
+export async function removeAllPods(cri: CriClient): Promise<void> {
+  for (const p of (await cri.runtime('ListPodSandbox', {})).items as Message[]) {
+    await cri.runtime('StopPodSandbox', { pod_sandbox_id: p.id });
+    await cri.runtime('RemovePodSandbox', { pod_sandbox_id: p.id });
+  }
+}
+
 /** A PodSandboxConfig with the test's metadata; `extra` is merged in. */
 export function podConfig(name: string, logDir: string, extra: Message = {}): Message {
   return { metadata: { name, uid: `uid-${name}`, namespace: 'test', attempt: 0 }, hostname: name, log_directory: logDir, linux: {}, ...extra };

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 // Cgroup names the tests use: container ids from the harness (<prefix>-<pid>-<n>) and test parents.
-const TEST_CGROUP = /^(c|diff-[br]|out-[br]|hooks|badhook|tty|ttyc|bad|lib|cli|runc)-\d+-\d+$|^berth-(diff|test)/;
+const TEST_CGROUP = /^(c|diff-[br]|out-[br]|hooks|badhook|tty|ttyc|bad|lib|cli|runc)-\d+-\d+$|^berth-(diff|test|d-)/;
 
 describe('after the suite', () => {
   it('leaves no berth-init process', () => {

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { debuglog } from 'node:util';
 import { BerthError, invalid } from '../../common/errors.js';
+import { isNetnsMounted } from '../netns.js';
 import { ResultCache, type CacheEntry } from './cache.js';
 import { LOOPBACK_NETWORK, NoNetworkConfigError, loadNetwork } from './config.js';
 import { addList, checkList, delList, resolvePlugins, versionAtLeast, type Attachment, type PluginRunner } from './list.js';
@@ -219,14 +220,24 @@ export class CniManager {
     const args = checkArgs(opts.args ?? []);
     const capabilityArgs = capabilityArgsOf(opts);
     return this.serialized(podId, async () => {
-      // Plugins cope, but some can only undo what they find in the namespace (the bridge plugin's
-      // masquerade rules): containerd tears the network down before removing the namespace.
-      if (netnsPath && !existsSync(netnsPath)) debug('teardown of %s: network namespace %s is already gone', podId, netnsPath);
+      // Plugins cope with a namespace that is gone, but some can only undo what they find in it
+      // (the bridge plugin's masquerade rules): containerd tears the network down before removing
+      // the namespace. A path that holds no namespace goes to the plugins as "" (none): the bridge
+      // plugin takes a missing path as gone, but refuses a plain file left there by a daemon killed
+      // half-way through making or removing the namespace ("unknown FS magic"), and the pod could
+      // never be torn down (containerd's CRI passes "" for a namespace that is closed).
+      const live = (path: string): string => {
+        if (path && !isNetnsMounted(path)) {
+          debug('teardown of %s: network namespace %s is already gone', podId, path);
+          return '';
+        }
+        return path;
+      };
       this.cache.removeUnfinishedWrites(podId);
       const entries = this.cache.forPod(podId);
       if (entries.length > 0) {
         for (const e of entries.reverse()) {
-          await delList(this.runner, e.config, this.attachmentOf(e, netnsPath || e.netns), e.result);
+          await delList(this.runner, e.config, this.attachmentOf(e, live(netnsPath || e.netns)), e.result);
           this.cache.remove(e);
         }
         return;
@@ -239,7 +250,7 @@ export class CniManager {
         return;
       }
       for (const { list, ifName } of networks.reverse()) {
-        await delList(this.runner, list, { containerId: podId, netns: netnsPath, ifName, args, capabilityArgs }, undefined);
+        await delList(this.runner, list, { containerId: podId, netns: live(netnsPath), ifName, args, capabilityArgs }, undefined);
       }
     });
   }

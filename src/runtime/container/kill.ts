@@ -20,11 +20,14 @@ export async function killContainer(ctx: RuntimeContext, id: string, signal: str
   const rec = ctx.store.load(id);
   const status = await statusOf(ctx, rec);
   if (status === 'stopped' && !all) throw precondition('container not running');
+  const cgroups = cgroupsOf(rec);
   if (all) {
-    for (const pid of await cgroupsOf(rec).pids()) {
+    for (const pid of await cgroups.pids()) {
       try { process.kill(pid, sig); } catch { /* exited meanwhile */ }
     }
-    return;
-  }
-  process.kill(rec.pid, sig);
+  } else process.kill(rec.pid, sig);
+  // A frozen process acts on no signal, SIGKILL included, until it is thawed: a paused container
+  // would never die, and whoever waits for its exit would wait for ever. As runc does, SIGKILL
+  // thaws it (after the signal, so that it runs nothing else first); other signals wait for resume.
+  if (sig === constants.signals.SIGKILL && status === 'paused') await cgroups.thaw();
 }

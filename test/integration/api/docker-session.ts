@@ -304,6 +304,19 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     await ok('rm', '-f', running, 'web2');
   });
 
+  it('rm -f removes a paused container at once', async () => {
+    const paused = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '1000');
+    await ok('pause', paused);
+    const started = Date.now();
+    const rm = await d.docker(['rm', '-f', paused], { timeoutMs: 20_000 });
+    const took = Date.now() - started;
+    if (rm.code !== 0) await d.docker(['unpause', paused]).then(() => d.docker(['rm', '-f', paused])); // not left frozen for the next tests
+    assert.equal(rm.code, 0, rm.stderr);
+    // The SIGKILL must reach the frozen processes: no waiting for an exit that cannot come.
+    assert.ok(took < 5000, `rm -f took ${took} ms`);
+    assert.equal((await d.docker(['inspect', paused])).code, 1, 'it is gone');
+  });
+
   it('keeps containers across a daemon crash, and restarts them by policy', async () => {
     const keep = await ok('run', '-d', '--network', 'none', '--name', 'keep', 'bb', 'sleep', '1000');
     await ok('run', '-d', '--network', 'none', '--restart', 'always', '--name', 'always', 'bb', 'sleep', '1000');

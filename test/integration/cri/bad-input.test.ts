@@ -13,7 +13,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Message } from '../../../src/common/grpc/service-def.js';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
 import { nodeState, type NodeState } from '../../helpers/cri-node-state.js';
-import { containerConfig, criClient, importBusybox, podConfig, writeCniConfig, type CriClient } from '../../helpers/cri.js';
+import { containerConfig, criClient, importBusybox, podConfig, removeAllPods, writeCniConfig, type CriClient } from '../../helpers/cri.js';
 import { runCommand } from '../../helpers/runtime.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -63,8 +63,13 @@ describe('CRI: bad input', { skip: !isRoot && 'needs root' }, () => {
     assert.equal((await cri.runtime('ContainerStatus', { container_id: app })).status.state, 'CONTAINER_RUNNING');
   });
   after(async () => {
-    cri?.close();
-    await d?.stop();
+    // The good pod lives for the whole file; it and whatever a failed test left go through the CRI.
+    try {
+      if (cri) await removeAllPods(cri);
+    } finally {
+      cri?.close();
+      await d?.stop();
+    }
   });
 
   it('answers NotFound for a pod or container that does not exist, and removes it as a success', async () => {

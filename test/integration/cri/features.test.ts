@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
-import { containerConfig, criClient, importBusybox, podConfig, writeCniConfig, type CriClient } from '../../helpers/cri.js';
+import { containerConfig, criClient, importBusybox, podConfig, removeAllPods, writeCniConfig, type CriClient } from '../../helpers/cri.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { waitFor } from '../../helpers/runtime.js';
 import type { RemoteCommandOptions, RemoteCommandResult } from '../../helpers/spdy-client.js';
@@ -49,7 +49,7 @@ describe('CRI: streaming, ports, logs, resources, images', { skip: !isRoot && 'n
 
   after(async () => {
     try {
-      if (pod) await cri.runtime('RemovePodSandbox', { pod_sandbox_id: pod });
+      if (cri) await removeAllPods(cri); // its pod, and whatever a failed test left
     } finally {
       cri?.close();
       await registry?.stop();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { startBerthd, supervisorSocket, type TestBerthd } from '../../helpers/berthd.js';
-import { containerConfig, criClient, importBusybox, podConfig, writeCniConfig, type CriClient } from '../../helpers/cri.js';
+import { containerConfig, criClient, importBusybox, podConfig, removeAllPods, writeCniConfig, type CriClient } from '../../helpers/cri.js';
 import { runCommand, waitFor } from '../../helpers/runtime.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -26,8 +26,13 @@ describe('CRI: pods and containers', { skip: !isRoot && 'needs root' }, () => {
     logDir = join(d.dir, 'pod-logs');
   });
   after(async () => {
-    cri?.close();
-    await d?.stop();
+    // Whatever a failed test left running goes through the CRI first.
+    try {
+      if (cri) await removeAllPods(cri);
+    } finally {
+      cri?.close();
+      await d?.stop();
+    }
   });
 
   it('answers Version and Status with the network ready', async () => {

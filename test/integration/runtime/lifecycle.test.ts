@@ -126,6 +126,17 @@ describe('berth-runtime lifecycle', () => {
     assert.equal((await rt.cli(['delete', '-f', id])).code, 0);
   });
 
+  it('kill with SIGKILL ends a paused container, as runc does (a frozen process acts on no signal until thawed)', async () => {
+    const b = bundle(['sleep', '1000']);
+    const id = rt.id();
+    assert.equal((await rt.cli(['run', '-d', '--bundle', b.dir, id])).code, 0);
+    assert.equal((await rt.cli(['pause', id])).code, 0);
+    const kill = await rt.cli(['kill', id, 'KILL']);
+    assert.equal(kill.code, 0, kill.stderr);
+    await waitFor(async () => JSON.parse((await rt.cli(['state', id])).stdout).status === 'stopped', 5000);
+    assert.equal((await rt.cli(['delete', id])).code, 0);
+  });
+
   it('runs the init from a sealed memfd, never from the binary on disk', async () => {
     const b = bundle(['true']);
     const id = rt.id();

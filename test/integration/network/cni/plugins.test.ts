@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniManager, kubernetesPodArgs } from '../../../../src/network/cni/manager.js';
-import { createNetns, removeNetns } from '../../../../src/network/netns.js';
+import { createNetns, isNetnsMounted, removeNetns } from '../../../../src/network/netns.js';
 import { inPrivateHost, linksTagged, privateHostSetup, rand, randomSubnets, run, sh, wget } from '../helpers.js';
 
 inPrivateHost();
@@ -192,6 +192,33 @@ describe('CNI with the real plugins', { skip }, () => {
     console.log(`after DEL without the namespace, rules naming the pod: ${masq.length} (bridge ipMasq)`);
     removeIptables(pod.id);
     assert.ok(!iptablesRules().includes(pod.id));
+  });
+
+  it('DEL succeeds when a plain file is left where the namespace was mounted (a daemon killed between unmount and unlink)', async () => {
+    const unmountOnly = (ns: string) => {
+      spawnSync('umount', ['--lazy', ns]);
+      assert.ok(existsSync(ns) && !isNetnsMounted(ns), 'a plain file, no namespace on it');
+    };
+    // Torn down, then cut short between unmounting the namespace and unlinking its file: the
+    // DEL again (a restore, a second RemovePodSandbox) has no cache entry and that file.
+    const done = newPod('cut-rm');
+    await m.setup(done.id, done.ns, { args: done.args });
+    await m.teardown(done.id, done.ns);
+    unmountOnly(done.ns);
+    await m.teardown(done.id, done.ns, { args: done.args });
+    removeNetns(done.ns);
+    pods.delete(done.id);
+    // Set up, and its namespace gone with a plain file left: the cached DEL passes no namespace.
+    const cut = newPod('cut-up');
+    const net = await m.setup(cut.id, cut.ns, { args: cut.args, portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] });
+    unmountOnly(cut.ns);
+    await m.teardown(cut.id, cut.ns);
+    removeNetns(cut.ns);
+    pods.delete(cut.id);
+    assert.deepEqual(allocations(), [], `address ${net.ip} released`);
+    assert.deepEqual(cacheEntries(), []);
+    assert.doesNotMatch(iptablesRules(), /CNI-DN-/, 'portmap chain gone');
+    removeIptables(cut.id); // the bridge plugin's masquerade chain, as with a namespace that is gone (above)
   });
 
   it('a broken config, a missing plugin and a failing plugin give clear errors and leave nothing allocated', async () => {
