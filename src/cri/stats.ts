@@ -41,9 +41,10 @@ export class StatsReader {
     };
   }
 
-  async container(rec: ContainerCriRecord): Promise<Message> {
-    const at = CriContext.now();
-    const { cpu, memory } = this.usage(rec.id, await this.cgroup(rec.id), at);
+  /** A container's usage; `reading` is its cgroup as already read (a pod's figures and its containers' come from one reading). */
+  async container(rec: ContainerCriRecord, reading?: { stats: CgroupStats | undefined; at: number }): Promise<Message> {
+    const at = reading?.at ?? CriContext.now();
+    const { cpu, memory } = this.usage(rec.id, reading ? reading.stats : await this.cgroup(rec.id), at);
     let layer = { size: 0, inodes: 0 };
     try {
       layer = this.ctx.supervisor.snapshotter(this.ctx.ns).usage(rec.id);
@@ -79,7 +80,7 @@ export class StatsReader {
       linux: {
         cpu, memory,
         process: { timestamp: at, process_count: u64(total.pids.current) },
-        containers: await Promise.all(containers.map((c) => this.container(c))),
+        containers: await Promise.all(containers.map((c, i) => this.container(c, { stats: members[i], at }))),
       },
     };
   }
