@@ -2,9 +2,9 @@
 // recursive and lazy unmounts, propagation, and the kernel's reason on failure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withScratchDir } from './scratch.js';
 import { isMountPoint, mountAll, mountPoints, unmountAll } from '../../../src/sys/mount.js';
 
 /** The mountinfo line of the topmost mount at `path`: its options and optional fields. */
@@ -17,17 +17,8 @@ function mountInfo(path: string): { options: string; optional: string; fsType: s
   return { options: f[5]!, optional: f.slice(6).join(' '), fsType: fsType!, superOptions: superOptions! };
 }
 
-function withDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-test-mount-'));
-  try {
-    fn(dir);
-  } finally {
-    unmountAll(dir, { lazy: true });
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
-test('a tmpfs gets its flags and its data (mode, size)', () => withDir((dir) => {
+test('a tmpfs gets its flags and its data (mode, size)', withScratchDir('berth-test-mount-', (dir) => {
   const t = join(dir, 't');
   mkdirSync(t);
   mountAll([{ type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'noexec', 'mode=755', 'size=65536'] }], t);
@@ -40,7 +31,7 @@ test('a tmpfs gets its flags and its data (mode, size)', () => withDir((dir) => 
   assert.equal(isMountPoint(t), false);
 }));
 
-test('"bind,ro" is a bind and a read-only remount; private propagation applies', () => withDir((dir) => {
+test('"bind,ro" is a bind and a read-only remount; private propagation applies', withScratchDir('berth-test-mount-', (dir) => {
   const src = join(dir, 'src');
   const dst = join(dir, 'dst');
   mkdirSync(src);
@@ -53,7 +44,7 @@ test('"bind,ro" is a bind and a read-only remount; private propagation applies',
   assert.throws(() => writeFileSync(join(dst, 'g'), 'x'), /EROFS/);
 }));
 
-test('unmountAll takes the mounts below and stacked ones, deepest first', () => withDir((dir) => {
+test('unmountAll takes the mounts below and stacked ones, deepest first', withScratchDir('berth-test-mount-', (dir) => {
   const top = join(dir, 'top');
   mkdirSync(top);
   mountAll([{ type: 'tmpfs', source: 'a', options: [] }], top);
@@ -72,7 +63,7 @@ test('unmountAll takes the mounts below and stacked ones, deepest first', () => 
   assert.equal(isMountPoint(sibling), true);
 }));
 
-test('isMountPoint (statx) agrees with the mount table: directories, a file bind mount, a plain dir', () => withDir((dir) => {
+test('isMountPoint (statx) agrees with the mount table: directories, a file bind mount, a plain dir', withScratchDir('berth-test-mount-', (dir) => {
   const d = join(dir, 'd');
   const f = join(dir, 'f');
   const plain = join(dir, 'plain');
@@ -90,7 +81,7 @@ test('isMountPoint (statx) agrees with the mount table: directories, a file bind
   assert.equal(isMountPoint(f), false);
 }));
 
-test('a failed mount says what was tried and the kernel\'s reason', () => withDir((dir) => {
+test('a failed mount says what was tried and the kernel\'s reason', withScratchDir('berth-test-mount-', (dir) => {
   assert.throws(() => mountAll([{ type: 'bind', source: join(dir, 'missing'), options: ['bind'] }], dir), (err: Error) => /mount bind .*missing on .*: No such file or directory/.test(err.message));
   assert.throws(() => mountAll([{ type: 'no-such-fs', source: 'x', options: [] }], dir), /No such device/);
   assert.throws(() => mountAll([{ type: 'tmpfs', source: 'x', options: ['rro'] }], dir), /"rro" is not supported/);

@@ -3,27 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withScratchDir } from './scratch.js';
 import { bindNewNetworkNamespace } from '../../../src/sys/new-netns.js';
-import { unmountAll } from '../../../src/sys/mount.js';
 
 const ownNetns = () => readlinkSync('/proc/thread-self/ns/net');
 /** `ip -o link show lo` run inside the namespace file. */
 const loopbackIn = (file: string) => spawnSync('nsenter', [`--net=${file}`, 'ip', '-o', 'link', 'show', 'lo'], { encoding: 'utf8' }).stdout;
 
-function withDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-test-netns-'));
-  try {
-    fn(dir);
-  } finally {
-    unmountAll(dir, { lazy: true });
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
-test('makes a namespace of its own, with lo up or down as asked, and stays in its own', () => withDir((dir) => {
+test('makes a namespace of its own, with lo up or down as asked, and stays in its own', withScratchDir('berth-test-netns-', (dir) => {
   const before = ownNetns();
   const up = join(dir, 'up');
   const down = join(dir, 'down');
@@ -41,7 +31,7 @@ test('makes a namespace of its own, with lo up or down as asked, and stays in it
   assert.equal(spawnSync('nsenter', [`--net=${up}`, 'ip', '-o', 'link'], { encoding: 'utf8' }).stdout.trim().split('\n').length, 1);
 }));
 
-test('a failure on the way comes back to its own namespace and says why', () => withDir((dir) => {
+test('a failure on the way comes back to its own namespace and says why', withScratchDir('berth-test-netns-', (dir) => {
   const before = ownNetns();
   assert.throws(() => bindNewNetworkNamespace(join(dir, 'missing'), { loopbackUp: true }), /bind the network namespace on .*missing: No such file or directory/);
   assert.equal(ownNetns(), before);
