@@ -1,10 +1,9 @@
 // Network namespaces as files (the way `ip netns` keeps them): a namespace is made in-process
 // (sys/new-netns.ts) and bind-mounted on a file under the exec root, so it outlives its first
 // process and other processes (the container, exec sessions, network set-up, CNI plugins) can
-// join it by path. Its
-// loopback is brought up as Docker brings it up, or left down for a CNI loopback plugin to bring
-// up (containerd's pod namespaces). The directory holding them is a private mount, so the
-// namespace mounts do not propagate anywhere. Both calls are idempotent.
+// join it by path. Its loopback is brought up as Docker brings it up, or left down for a CNI
+// loopback plugin to bring up (containerd's pod namespaces). The directory holding them is a
+// private mount, so the namespace mounts do not propagate anywhere. Both calls are idempotent.
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';

@@ -53,13 +53,9 @@ export const CLONE_NEWNET = 0x40000000;
 /** umount2(2) flags. */
 export const MNT_DETACH = 0x2;
 
-const ENOENT = 2;
-const EINVAL = 22;
-
-/** An errno as the error berth reports: what was tried, and the kernel's reason. */
+/** An errno as the error berth reports: what was tried, and the kernel's reason (an internal error, as mount(8)'s were). */
 function failure(what: string, errno: number): BerthError {
-  const code = errno === ENOENT ? 'NOT_FOUND' : errno === EINVAL ? 'INVALID_ARGUMENT' : 'INTERNAL';
-  const err = new BerthError(code, `${what}: ${libc().strerror(errno)}`);
+  const err = new BerthError('INTERNAL', `${what}: ${libc().strerror(errno)}`);
   (err as BerthError & { errno?: number }).errno = errno;
   return err;
 }

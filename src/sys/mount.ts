@@ -5,9 +5,9 @@
 // than MS_REC on the bind itself.
 import { readFileSync } from 'node:fs';
 import { errnoOf, isMountRoot, MNT_DETACH, mountSyscall, umountSyscall } from './libc.js';
+import { MS, parseMountOptions } from './mount-options.js';
 
 const EBUSY = 16;
-import { MS, parseMountOptions } from './mount-options.js';
 
 export interface HostMount {
   type: string;
@@ -19,7 +19,7 @@ export interface HostMount {
 const BIND_REMOUNT_FLAGS = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
 
 /** Mounts `m` on `target`: the mount, the remount a bind's flags need, then its propagation. */
-export function mountOne(m: HostMount, target: string): void {
+function mountOne(m: HostMount, target: string): void {
   const what = `mount ${m.type} ${m.source} on ${target}`;
   const o = parseMountOptions(m.options, 'mount');
   const bind = m.type === 'bind' || (o.flags & MS.BIND) !== 0;
