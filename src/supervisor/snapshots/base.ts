@@ -35,6 +35,7 @@ export interface SnapshotterOptions {
 
 export abstract class SnapshotterBase implements Snapshotter {
   abstract readonly name: string;
+  readonly rebase: boolean = false;
   readonly namespace: string;
   private readonly publish?: Publish;
   /** Layer directories being deleted in the background (see discard). */
@@ -176,14 +177,21 @@ export abstract class SnapshotterBase implements Snapshotter {
     return this.mountsOf(s.kind, this.dirOf(s.id), this.parentDirs(m, s.parent));
   }
 
-  commit(name: string, key: string, labels?: Record<string, string>): void {
+  commit(name: string, key: string, labels?: Record<string, string>, opts: { parent?: string } = {}): void {
     if (labels) validateLabels(labels, 'snapshot.Labels');
     const m = this.load();
     const s = this.get(m, key);
     if (s.kind !== 'active') throw precondition(`snapshot ${key} is ${s.kind}: only an active snapshot can be committed`);
     if (this.keys(m)[name]) throw exists(`snapshot ${name} already exists`);
+    const parent = opts.parent === undefined ? s.parent : opts.parent || undefined;
+    if (parent !== s.parent) {
+      // Only where a layer's content does not depend on its parent (its directory started empty).
+      if (!this.rebase) throw precondition(`snapshotter ${this.name} cannot give snapshot ${key} another parent at commit`);
+      if (parent && !this.keys(m)[parent]) throw notFound(`parent snapshot ${parent} does not exist: not found`);
+      if (parent && this.get(m, parent).kind !== 'committed') throw precondition(`parent ${parent} is not a committed snapshot`);
+    }
     delete this.keys(m)[key];
-    this.keys(m)[name] = { ...s, key: name, kind: 'committed', labels: labels ?? s.labels, updated: new Date().toISOString() };
+    this.keys(m)[name] = { ...s, key: name, kind: 'committed', parent, labels: labels ?? s.labels, updated: new Date().toISOString() };
     this.save(m);
     rmSync(this.dirOf(s.id).work, { recursive: true, force: true });
     this.publish?.(this.namespace, '/snapshot/commit', containerdEvent('SnapshotCommit', { key, name }));

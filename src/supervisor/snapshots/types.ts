@@ -27,10 +27,17 @@ export interface Usage {
 
 export interface Snapshotter {
   readonly name: string;
+  /**
+   * Whether a new layer starts empty whatever its parent (overlay: the parents show through), so
+   * a layer can be written before its parent is committed and given its parent at commit
+   * (containerd's "rebase" capability, which lets a pull unpack its layers in parallel).
+   */
+  readonly rebase?: boolean;
   prepare(key: string, parent?: string, labels?: Record<string, string>): Mount[];
   view(key: string, parent?: string, labels?: Record<string, string>): Mount[];
   mounts(key: string): Mount[];
-  commit(name: string, key: string, labels?: Record<string, string>): void;
+  /** With `parent` (a committed snapshot), the committed snapshot has it as its parent instead: only with `rebase`. */
+  commit(name: string, key: string, labels?: Record<string, string>, opts?: { parent?: string }): void;
   remove(key: string): void;
   stat(key: string): SnapshotInfo;
   update(key: string, labels: Record<string, string>): SnapshotInfo;

@@ -1,6 +1,7 @@
 // One conformance suite, every snapshotter: layers stack and hide what a child deleted, views are
 // read-only, the model's rules hold (committed parents, unique names, children before parents),
-// metadata survives a restart, and removing everything leaves no layer directory.
+// a parent given at commit is taken by a snapshotter that rebases and refused by one that does
+// not, metadata survives a restart, and removing everything leaves no layer directory.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,30 @@ for (const [name, make] of kinds) {
       assert.ok(sn.usage('layer1').size > 0 && sn.usage('layer1').inodes >= 4);
       sn.remove('ro');
       sn.remove('act');
+    });
+
+    it(sn.rebase ? 'takes a parent at commit (rebase): a layer written before its parent was committed stacks on it' : 'refuses another parent at commit (no rebase: a layer is made from its parent)', () => {
+      sn.prepare('early');
+      if (!sn.rebase) {
+        assert.throws(() => sn.commit('late', 'early', undefined, { parent: 'layer2' }), /cannot give snapshot early another parent/);
+        sn.remove('early');
+        return;
+      }
+      withMount(sn.mounts('early'), () => writeFileSync(join(target, 'c'), 'written early'));
+      sn.prepare('not-committed');
+      assert.throws(() => sn.commit('late', 'early', undefined, { parent: 'not-committed' }), /not a committed snapshot/);
+      assert.throws(() => sn.commit('late', 'early', undefined, { parent: 'no-such-parent' }), /not found/);
+      sn.remove('not-committed');
+      sn.commit('late', 'early', undefined, { parent: 'layer2' });
+      assert.equal(sn.stat('late').parent, 'layer2');
+      withMount(sn.view('v-late', 'late'), () => {
+        assert.equal(readFileSync(join(target, 'c'), 'utf8'), 'written early');
+        assert.equal(readFileSync(join(target, 'a'), 'utf8'), 'changed', 'the parent shows through');
+        assert.equal(existsSync(join(target, 'd')), false, 'and so do its deletions');
+      });
+      assert.throws(() => sn.remove('layer2'), /cannot remove snapshot with child/, 'the parent is held by its new child');
+      sn.remove('v-late');
+      sn.remove('late');
     });
 
     it('survives a restart, and removing everything leaves no layer', async () => {
