@@ -9,12 +9,13 @@
 // same ref resumes it, and garbage collection removes it when no lease holds it. An ingest whose
 // expected blob is already on disk (another namespace has it) needs no bytes: committing it just
 // records the blob in this namespace, as containerd's shared content policy does.
-import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type ReadStream } from 'node:fs';
-import { chmod, copyFile, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmodSync, createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import { copyFile, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoOf, invalid, notFound, precondition } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
 import { digestOf, hasher, parseDigest } from '../../common/digest.js';
+import { WriteBehind } from '../../common/write-behind.js';
 import { fsyncDir, readJsonRecord, writeFileAtomic } from '../../sys/fs-atomic.js';
 import { DEFAULT_NAMESPACE, LEGACY_NAMESPACE, validateLabels, validateNamespace } from '../namespaces/names.js';
 import { containerdEvent, type Publish } from '../events/exchange.js';
@@ -274,9 +275,18 @@ export class DigestMismatch extends BerthError {
   }
 }
 
+/** Bytes written between the fdatasyncs a writer starts on its way (see ContentWriter.write). */
+const SYNC_AHEAD = 16 << 20;
+
 export class ContentWriter {
   private closed = false;
   private fh?: FileHandle;
+  /** The data file's writes, in the thread pool while the bytes are hashed here. */
+  private out?: WriteBehind;
+  /** An fdatasync started on the way, and the offset it was started at (see write). */
+  private syncing?: Promise<void>;
+  private syncedTo = 0;
+  private syncError: unknown;
   private hash = hasher();
   offset = 0;
   /** Set while the writer stands for an existing blob of that size (no bytes needed). */
@@ -295,7 +305,10 @@ export class ContentWriter {
 
   /** Opens the ingest's data; resuming, what is already there counts and is hashed again. */
   async openData(): Promise<void> {
+    await this.out?.flush();
+    await this.fh?.close();
     this.fh = await open(join(this.dir, 'data'), 'a+', 0o600);
+    this.out = new WriteBehind(this.fh.fd);
     this.hash = hasher(algorithmOf(this.meta.expected));
     this.offset = 0;
     for await (const chunk of this.fh.createReadStream({ start: 0, autoClose: false })) {
@@ -322,6 +335,7 @@ export class ContentWriter {
       this.shared = undefined;
       await this.openData();
     }
+    await this.out!.flush();
     await this.fh!.truncate(0);
     this.hash = hasher(algorithmOf(this.meta.expected));
     this.offset = 0;
@@ -343,10 +357,22 @@ export class ContentWriter {
     if (this.meta.total !== undefined && this.meta.total > 0 && this.offset + chunk.length > this.meta.total) {
       throw invalid(`ingest ${this.ref}: ${this.offset + chunk.length} bytes is more than the expected ${this.meta.total}`);
     }
-    // A plain write(2): a thread-pool round trip per 64 KiB chunk cost a pull more than the disk.
-    for (let off = 0; off < chunk.length; ) off += writeSync(this.fh!.fd, chunk, off);
     this.hash.update(chunk);
     this.offset += chunk.length;
+    await this.out!.push(chunk);
+    // The disk writes a big blob back as it comes, not all at once when commit's fsync asks:
+    // that wait was most of the time between a pull's last byte and its end.
+    if (this.offset - this.syncedTo >= SYNC_AHEAD && !this.syncing) {
+      this.syncedTo = this.offset;
+      const fh = this.fh!;
+      this.syncing = fh.datasync().catch((err: unknown) => void (this.syncError ??= err)).finally(() => (this.syncing = undefined));
+    }
+  }
+
+  /** Waits for a sync started by write; its failure is the commit's (a failed writeback is not retried). */
+  private async syncedAhead(): Promise<void> {
+    await this.syncing;
+    if (this.syncError !== undefined) throw this.syncError;
   }
 
   /**
@@ -358,6 +384,8 @@ export class ContentWriter {
     this.checkOpen();
     const size = opts.size || this.meta.total || undefined;
     const expected = opts.expected || this.meta.expected;
+    await this.out?.flush();
+    await this.syncedAhead();
     if (this.fh) await this.fh.sync();
     const digest = this.digest();
     try {
@@ -365,21 +393,23 @@ export class ContentWriter {
       if (expected && expected !== digest) throw new DigestMismatch(digest, `ingest ${this.ref}: content has digest ${digest}, want ${expected}: the source sent other bytes`);
     } catch (err) {
       await this.close();
-      await rm(this.dir, { recursive: true, force: true });
+      rmSync(this.dir, { recursive: true, force: true });
       throw err;
     }
+    // Plain calls from here: each is quick, and a thread-pool round trip costs more than the call
+    // when the machine is busy.
     const target = this.store.blobPath(digest);
     mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
-    const already = await stat(target).then(() => true, () => false);
+    const already = this.store.hasBlob(digest);
     const shared = this.shared !== undefined;
     await this.close();
     if (!already && shared) throw new BerthError('NOT_FOUND', `content ${digest} was removed while ingest ${this.ref} referred to it: write it again`);
     if (!already) {
-      await chmod(join(this.dir, 'data'), 0o444);
-      await rename(join(this.dir, 'data'), target);
+      chmodSync(join(this.dir, 'data'), 0o444);
+      renameSync(join(this.dir, 'data'), target);
       fsyncDir(join(target, '..'));
     }
-    await rm(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
     this.store.recordCommitted(digest, opts.labels);
     return digest;
   }
@@ -388,8 +418,13 @@ export class ContentWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh?.close();
-    rmSync(join(this.dir, 'lock'), { force: true });
+    try {
+      await this.out?.flush(); // what was written stays, for a later writer to resume
+      await this.syncing;
+    } finally {
+      await this.fh?.close();
+      rmSync(join(this.dir, 'lock'), { force: true });
+    }
   }
 }
 
