@@ -8,10 +8,12 @@
 // checked for size and digest, then renamed into place. An interrupted write stays an ingest: the
 // same ref resumes it, and garbage collection removes it when no lease holds it. An ingest whose
 // expected blob is already on disk (another namespace has it) needs no bytes: committing it just
-// records the blob in this namespace, as containerd's shared content policy does.
-import { chmodSync, createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+// records the blob in this namespace, as containerd's shared content policy does. Bytes held in
+// memory (a manifest, a config) are put in one go instead, with no ingest.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type ReadStream } from 'node:fs';
 import { copyFile, open, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BerthError, errnoOf, invalid, notFound, precondition } from '../../common/errors.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
 import { digestOf, hasher, parseDigest } from '../../common/digest.js';
@@ -67,6 +69,7 @@ export class ContentStore {
     this.publish = opts.publish;
     for (const d of ['blobs', 'ingest']) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
     migrateToNamespaces(root);
+    removeStrayPuts(join(root, 'ingest'));
   }
 
   /** The same store as namespace `namespace` sees it. */
@@ -138,6 +141,39 @@ export class ContentStore {
   reader(digest: string, range: { start?: number; end?: number } = {}): ReadStream {
     this.info(digest);
     return createReadStream(this.blobPath(digest), { ...range, highWaterMark: 1 << 20 });
+  }
+
+  /**
+   * Stores bytes held in memory (a manifest, a config) as a blob in one go, with plain calls: no
+   * ingest to resume, no thread-pool round trips. They must hash to `expected`; they are written
+   * to a file of their own, fsynced and renamed into place, and recorded in this namespace (with
+   * `labels`). A blob already on disk is only recorded.
+   */
+  put(bytes: Buffer, expected: string, labels?: Record<string, string>): void {
+    const { algorithm } = parseDigest(expected);
+    const digest = `${algorithm}:${hasher(algorithm).update(bytes).digest('hex')}`;
+    if (digest !== expected) throw new DigestMismatch(digest, `content has digest ${digest}, want ${expected}`);
+    const target = this.blobPath(digest);
+    if (!this.hasBlob(digest)) {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      // Named for this process, so that a store opened after a crash removes it (removeStrayPuts).
+      const tmp = join(this.root, 'ingest', `${PUT_PREFIX}${process.pid}-${procStat(process.pid)?.startTime ?? 0}-${randomBytes(6).toString('hex')}`);
+      try {
+        const fd = openSync(tmp, 'wx', 0o444);
+        try {
+          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, target);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+      fsyncDir(dirname(target));
+    }
+    this.recordCommitted(digest, labels);
   }
 
   /** The namespace's blobs, by digest (as containerd lists them). */
@@ -480,6 +516,18 @@ function migrateToNamespaces(root: string): void {
     rmSync(tmp, { recursive: true, force: true }); // another process migrated first
   }
   rmSync(join(root, 'labels'), { recursive: true, force: true });
+}
+
+/** What `put` names its temporary files in the ingest directory: "put-PID-STARTTIME-RANDOM". */
+const PUT_PREFIX = 'put-';
+
+/** Temporary files of puts whose process is gone (killed between write and rename). */
+function removeStrayPuts(ingestDir: string): void {
+  for (const name of safeReaddir(ingestDir)) {
+    if (!name.startsWith(PUT_PREFIX)) continue;
+    const [pid, start] = name.slice(PUT_PREFIX.length).split('-').map(Number);
+    if (!isSameProcessAlive(pid!, start!)) rmSync(join(ingestDir, name), { force: true });
+  }
 }
 
 /** The lock file holds "PID STARTTIME"; a lock whose process is gone is taken over. */

@@ -84,15 +84,11 @@ export async function writerWhenFree(content: ContentStore, ref: string, digest:
   }
 }
 
-/** Stores `bytes` (a manifest, a config) under the lease unless the store has them. */
+/** Stores `bytes` (a manifest, a config; they hash to `digest`) under the lease unless the store has them. */
 export async function storeBytes(deps: Pick<LayerDeps, 'content' | 'leases'>, digest: string, bytes: Buffer, leaseId: string, labels?: Record<string, string>): Promise<void> {
   deps.leases.addResource(leaseId, { type: 'content', id: digest });
-  const w = await writerWhenFree(deps.content, `bytes-${digest}`, digest, { expected: digest, total: bytes.length });
-  if (w) {
-    await w.write(bytes);
-    await w.commit();
-  }
-  if (labels) mergeLabels(deps.content, digest, labels);
+  if (!deps.content.has(digest)) deps.content.put(bytes, digest, labels);
+  else if (labels) mergeLabels(deps.content, digest, labels);
 }
 
 /** Adds labels to a blob, keeping the ones it has. */

@@ -1,4 +1,5 @@
 // The content store and its garbage collection on a real filesystem: atomic, verified commits;
+// in-memory bytes put in one go (and the temporary file of a put killed mid-way removed);
 // resumable ingests (also after the writer was killed with SIGKILL); one writer per ref; leases;
 // and mark-and-sweep through gc.ref labels that never deletes what is reachable.
 import { after, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import { ContentStore } from '../../../src/supervisor/content/store.js';
 import { LeaseStore } from '../../../src/supervisor/content/leases.js';
 import { collectGarbage } from '../../../src/supervisor/content/gc.js';
 import { digestOf } from '../../../src/common/digest.js';
+import { procStat } from '../../../src/sys/proc.js';
 
 const root = mkdtempSync(join(tmpdir(), 'berth-content-'));
 let n = 0;
@@ -55,6 +57,33 @@ describe('content store', () => {
     await long.close();
     assert.deepEqual(content.list(), []);
     assert.deepEqual(content.listIngests().map((i) => i.ref), ['long'], 'only the ingest that was closed, not failed');
+  });
+
+  it('puts bytes held in memory in one go: checked, read-only, recorded, and a blob on disk only recorded', () => {
+    const { content } = fresh();
+    const data = Buffer.from('{"a manifest":1}');
+    content.put(data, digestOf(data), { 'containerd.io/distribution.source.r': 'repo' });
+    assert.equal(content.read(digestOf(data)).toString(), data.toString());
+    assert.equal(statSync(content.blobPath(digestOf(data))).mode & 0o777, 0o444);
+    assert.deepEqual(content.info(digestOf(data)).labels, { 'containerd.io/distribution.source.r': 'repo' });
+    assert.throws(() => content.put(Buffer.from('other bytes'), digestOf(data)), /has digest sha256:[0-9a-f]{64}, want sha256:/);
+    assert.deepEqual(readdirSync(join(content.root, 'ingest')), [], 'no temporary file left, also after a refusal');
+    // Another namespace's view: the blob is on disk already, so only its record is written.
+    const other = content.forNamespace('other');
+    const inode = statSync(content.blobPath(digestOf(data))).ino;
+    other.put(data, digestOf(data));
+    assert.equal(other.read(digestOf(data)).toString(), data.toString());
+    assert.equal(statSync(content.blobPath(digestOf(data))).ino, inode, 'not written again');
+  });
+
+  it('removes the temporary file of a put whose process died before the rename, and no other', () => {
+    const { content } = fresh();
+    const ingest = join(content.root, 'ingest');
+    writeFileSync(join(ingest, 'put-999999999-1-abcdef'), 'half a manifest'); // no such process
+    const live = `put-${process.pid}-${procStat(process.pid)!.startTime}-abcdef`;
+    writeFileSync(join(ingest, live), 'being written');
+    void new ContentStore(content.root); // what the daemon does when it starts
+    assert.deepEqual(readdirSync(ingest), [live]);
   });
 
   it('refuses digests that are not digests before they can name a file', async () => {
