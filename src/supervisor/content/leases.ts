@@ -109,8 +109,15 @@ export class LeaseStore {
   }
 
   addResource(id: string, r: LeaseResource): void {
+    this.addResources(id, [r]);
+  }
+
+  /** Adds resources in one write (each is a durable write: a pull names what it will make up front). */
+  addResources(id: string, rs: LeaseResource[]): void {
     const lease = this.get(id);
-    if (!lease.resources.some((x) => x.type === r.type && x.id === r.id)) lease.resources.push(r);
+    const fresh = rs.filter((r, i) => !lease.resources.some((x) => x.type === r.type && x.id === r.id) && rs.findIndex((y) => y.type === r.type && y.id === r.id) === i);
+    if (fresh.length === 0) return; // held already: nothing to write
+    lease.resources.push(...fresh);
     writeFileAtomic(this.path(id), JSON.stringify(lease), 0o600);
   }
 

@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +154,22 @@ describe('content store', () => {
     assert.deepEqual(second.removedIngests.sort(), ['active-pull', 'held-pull']);
     assert.deepEqual(readdirSync(join(content.root, 'ingest')), []);
     assert.equal(existsSync(content.blobPath(layer)), false);
+  });
+
+  it('adds a lease\'s resources in one write, each once, and writes nothing for what it holds already', () => {
+    const { leases } = fresh();
+    const lease = leases.create();
+    const file = join(leases.root, 'default', `${lease.id}.json`);
+    leases.addResources(lease.id, [{ type: 'content', id: 'sha256:a' }, { type: 'ingest', id: 'x' }, { type: 'content', id: 'sha256:a' }]);
+    assert.deepEqual(leases.get(lease.id).resources, [{ type: 'content', id: 'sha256:a' }, { type: 'ingest', id: 'x' }]);
+    // The same record laid out otherwise: a write by the store would lay it out compactly again.
+    writeFileSync(file, JSON.stringify(leases.get(lease.id), null, 2));
+    leases.addResource(lease.id, { type: 'ingest', id: 'x' });
+    leases.addResources(lease.id, [{ type: 'content', id: 'sha256:a' }]);
+    assert.match(readFileSync(file, 'utf8'), /\n/, 'held already: not written again');
+    leases.addResource(lease.id, { type: 'snapshots/overlayfs', id: 'k' });
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /\n/, 'a new resource is written');
+    assert.equal(leases.get(lease.id).resources.length, 3);
   });
 
   it('takes over a lock left by a process that no longer exists', async () => {
