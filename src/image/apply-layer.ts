@@ -49,9 +49,17 @@ function lstatOrUndefined(path: string) {
  */
 export async function* decompressed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return;
-  const head = first.value;
+  // The magic is 4 bytes, and a source may give fewer at first (a network read can be 1 byte).
+  const firsts: Buffer[] = [];
+  let n = 0;
+  while (n < 4) {
+    const r = await it.next();
+    if (r.done) break;
+    firsts.push(r.value);
+    n += r.value.length;
+  }
+  if (n === 0) return;
+  const head = firsts.length === 1 ? firsts[0]! : Buffer.concat(firsts);
   const rest = (async function* () {
     yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;

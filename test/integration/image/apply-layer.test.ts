@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cleanupDir } from '../../helpers/runtime.js';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
 import { applyLayer, type WhiteoutMode } from '../../../src/image/apply-layer.js';
@@ -239,6 +239,38 @@ describe('hostile layers', () => {
     assert.equal(readFileSync(join(ok.root, 'z'), 'utf8'), 'from zstd');
     const broken = await run([zst.subarray(0, zst.length - 6)], true);
     assert.match(broken.err?.message ?? '', /zstd layer/);
+  });
+
+  it('unpacks a gzip layer byte for byte however its bytes come, small files and big ones', async () => {
+    // Big enough to go through the gathered zlib input several times, and big files written off
+    // the event loop's thread; many small ones written with plain calls.
+    const files = [
+      ...Array.from({ length: 300 }, (_, i) => [`small/${i % 7}/f${i}`, randomBytes(i * 37)] as const),
+      ['big/a', randomBytes(5 << 20)] as const,
+      ['big/b', randomBytes((3 << 20) + 12345)] as const,
+      ['big/empty', Buffer.alloc(0)] as const,
+    ];
+    const tar = Buffer.concat([...files.map(([name, data]) => tarEntry({ name, type: 'file', mode: 0o640, mtime: new Date(1_600_000_000_000) }, data)), TAR_END]);
+    const gz = gzipSync(tar, { level: 1 });
+    const sources: Array<[string, () => AsyncIterable<Buffer>]> = [
+      // A first read shorter than gzip's magic, then small odd reads.
+      ['bytes one by one, then 777 at a time', async function* () {
+        for (let i = 0; i < 4096; i++) yield gz.subarray(i, i + 1);
+        yield* chunks(gz.subarray(4096), 777);
+      }],
+      ...[4093, 65536, 3 << 20].map((size): [string, () => AsyncIterable<Buffer>] => [`chunks of ${size}`, () => chunks(gz, size)]),
+    ];
+    for (const [how, source] of sources) {
+      const root = mkdtempSync(join(dir, 'gz-'));
+      const r = await applyLayer(root, source(), 'overlay', { diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}` });
+      assert.equal(r.tarSize, tar.length, how);
+      for (const [name, data] of files) {
+        assert.ok(readFileSync(join(root, name)).equals(data), `${name} (${how})`);
+        const st = statSync(join(root, name));
+        assert.equal(st.mode & 0o777, 0o640);
+        assert.equal(st.mtimeMs, 1_600_000_000_000);
+      }
+    }
   });
 
   it('reports truncated and corrupt archives clearly', async () => {
