@@ -2,7 +2,7 @@
 // every symlink met on the way is followed with the root as "/" and ".." stopping at the root, so
 // no entry can reach outside, whatever links earlier entries planted. The last component is never
 // followed: it is what the entry creates or replaces.
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { invalid } from '../common/errors.js';
 
@@ -56,4 +56,36 @@ export function resolveDir(root: string, parts: readonly string[]): string {
     todo.unshift(...target.split('/'));
   }
   return join(root, ...done);
+}
+
+/**
+ * resolveDir with a memory, for one layer apply: a directory resolved (and made) once needs no
+ * walk for the next entry in it. Whoever removes anything under the root, or plants a symlink,
+ * calls forget(): a directory removed or replaced by a link must be resolved again.
+ */
+export class DirResolver {
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly root: string) {}
+
+  /** The host path of the directory `parts`, made with its missing parents if need be. */
+  dir(parts: readonly string[]): string {
+    const key = parts.join('/');
+    let host = this.known.get(key);
+    if (host === undefined) {
+      host = resolveDir(this.root, parts);
+      mkdirSync(host, { recursive: true, mode: 0o755 });
+      this.known.set(key, host);
+    }
+    return host;
+  }
+
+  /** Notes that `parts` is the real directory `host`, which the caller just made or found. */
+  add(parts: readonly string[], host: string): void {
+    this.known.set(parts.join('/'), host);
+  }
+
+  forget(): void {
+    this.known.clear();
+  }
 }

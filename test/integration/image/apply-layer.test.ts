@@ -231,6 +231,34 @@ describe('hostile layers', () => {
     assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'overwritten?');
   });
 
+  it('resolves a directory again once an entry replaced or removed it: no file goes through a link planted there', async () => {
+    const { root, err } = await run([
+      // A directory of the layer, then a symlink out in its place.
+      tarEntry({ name: 'd/', type: 'dir' }),
+      tarEntry({ name: 'd/first', type: 'file' }, Buffer.from('in d')),
+      tarEntry({ name: 'd', type: 'symlink', linkname: outside }),
+      tarEntry({ name: 'd/through-replaced-dir', type: 'file' }, Buffer.from('pwned')),
+      // A directory made for its first file (no entry of its own), then the same.
+      tarEntry({ name: 'implicit/first', type: 'file' }, Buffer.from('in implicit')),
+      tarEntry({ name: 'implicit', type: 'symlink', linkname: outside }),
+      tarEntry({ name: 'implicit/through-implicit-dir', type: 'file' }, Buffer.from('pwned')),
+      // A directory removed by a whiteout, then a symlink out of that name.
+      tarEntry({ name: 'w/first', type: 'file' }, Buffer.from('in w')),
+      tarEntry({ name: '.wh.w', type: 'file' }),
+      tarEntry({ name: 'w', type: 'symlink', linkname: outside }),
+      tarEntry({ name: 'w/through-whiteout', type: 'file' }, Buffer.from('pwned')),
+      // A directory replaced by a file, then by a symlink out.
+      tarEntry({ name: 'f/first', type: 'file' }, Buffer.from('in f')),
+      tarEntry({ name: 'f', type: 'file' }, Buffer.from('now a file')),
+      tarEntry({ name: 'f', type: 'symlink', linkname: outside }),
+      tarEntry({ name: 'f/through-file', type: 'file' }, Buffer.from('pwned')),
+    ]);
+    assert.equal(err, undefined);
+    assert.deepEqual(readdirSync(outside).filter((n) => n.startsWith('through-')), [], 'nothing written outside the root');
+    // Each lands where a chroot would have put it: through the link, inside the root.
+    for (const name of ['through-replaced-dir', 'through-implicit-dir', 'through-whiteout', 'through-file']) assert.equal(readFileSync(join(root, outside, name), 'utf8'), 'pwned', name);
+  });
+
   it('reads zstd layers, and says what is wrong with a corrupt one', async () => {
     const tar = Buffer.concat([tarEntry({ name: 'z', type: 'file' }, Buffer.from('from zstd')), TAR_END]);
     const zst = execFileSync('zstd', ['-q', '-c'], { input: tar });

@@ -91,6 +91,7 @@ function corpus(sentinel: string): Case[] {
     { what: 'a symlink chain to /', tar: tar(sym('a', 'b'), sym('b', '/'), file(`a/${R}/chain-${T}`)) },
     { what: 'a symlink to /etc, then entries under it', tar: tar(sym('etcdir', '/etc'), file(`etcdir/berth-hostile-${T}`), dir(`etcdir/berth-hostile-dir-${T}/`)) },
     { what: 'symlinks to .. and ../.., then entries under them', tar: tar(dir('x/'), sym('x/dd', '..'), sym('x/ddd', '../..'), file(`x/ddd/${R}/dd-${T}`), file(`x/dd/dd/dd/${R}/dd2-${T}`)) },
+    { what: 'a directory written into, then replaced by a symlink out, then a file through it', tar: tar(dir('d/'), file('d/first'), sym('d', S), file(`d/through-dir-${T}`)) },
     { what: 'a symlink planted at a name, then a file of that name', tar: tar(sym(`planted-${T}`, `${S}/secret`), file(`planted-${T}`, 'overwritten')) },
     { what: 'a hardlink to an outside path', tar: tar(hard(`hl-${T}`, `${UP}${R}/secret`)) },
     { what: 'a hardlink to /etc/shadow', tar: tar(hard(`shadow-${T}`, '/etc/shadow')) },
