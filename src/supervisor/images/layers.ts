@@ -127,27 +127,54 @@ export async function storeLayerTar(deps: Pick<LayerDeps, 'content' | 'leases'>,
   }
 }
 
+/** The key a layer is unpacked under, until it is committed under its chain ID. */
+export function extractKey(leaseId: string, chainId: string): string {
+  return `extract-${leaseId}-${chainId}`;
+}
+
 /** Unpacks one layer blob into a new snapshot on its parent and commits it under its chain ID. */
 export async function unpackLayer(deps: LayerDeps, layer: Descriptor, diffId: string, chainId: string, parent: string | undefined, leaseId: string): Promise<void> {
-  const key = `extract-${leaseId}-${chainId}`;
+  const key = extractKey(leaseId, chainId);
   deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: key });
   const mounts = deps.snapshotter.prepare(key, parent);
   try {
     await applyLayer(writableLayerDir(mounts), deps.content.reader(layer.digest), deps.whiteouts, { diffId });
+  } catch (err) {
+    deps.snapshotter.remove(key);
+    throw err;
+  }
+  commitLayer(deps, key, chainId, leaseId);
+}
+
+/**
+ * Commits the unpacked layer `key` under its chain ID; with `rebase`, on `parent` (the snapshot
+ * was prepared without one). When another pull committed that chain ID first, `key` goes instead.
+ */
+export function commitLayer(deps: LayerDeps, key: string, chainId: string, leaseId: string, rebase?: { parent: string | undefined }): void {
+  try {
     if (hasSnapshot(deps.snapshotter, chainId)) deps.snapshotter.remove(key); // another pull got there first
     else {
       try {
-        deps.snapshotter.commit(chainId, key);
+        deps.snapshotter.commit(chainId, key, undefined, rebase);
       } catch (err) {
         if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
         deps.snapshotter.remove(key); // it did, just now
       }
     }
   } catch (err) {
-    deps.snapshotter.remove(key);
+    removeQuietly(deps.snapshotter, key);
     throw err;
   }
   deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: chainId });
+}
+
+/** Removes a snapshot that may be gone already. */
+export function removeQuietly(sn: Snapshotter, key: string): void {
+  try {
+    sn.remove(key);
+  } catch {
+    // not there (committed, or removed): nothing to do
+  }
 }
 
 /** Unpacks the layers that have no snapshot yet, in order; returns nothing new if all exist. */

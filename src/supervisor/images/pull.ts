@@ -1,32 +1,19 @@
 // Pulling an image: the manifest (through an index, for the platform), the config and the layers
 // into the content store, and the layers unpacked into committed snapshots named by chain ID,
 // everything under a lease so that an interrupted pull leaves only what garbage collection
-// removes. Layers download in parallel while earlier ones are unpacked in order; progress comes
-// as Docker's JSON progress messages.
+// removes. Layers download a few at a time; on overlay each is unpacked as its bytes arrive, else
+// in order from the store; snapshots are committed in layer order. Progress comes as Docker's
+// JSON progress messages.
 import { BerthError } from '../../common/errors.js';
 import { chainIds } from '../../image/chain-id.js';
 import { parseManifest, parsePlatform, selectManifest, type Descriptor, type Manifest } from '../../image/manifest.js';
-import { familiarName, formatReference, type ImageReference } from '../../image/reference.js';
-import { DigestMismatch, type ContentStore } from '../content/store.js';
-import { createOwnedLease, hasSnapshot, mergeLabels, storeBytes, unpackLayer, writerWhenFree, type LayerDeps } from './layers.js';
+import { familiarName, type ImageReference } from '../../image/reference.js';
+import { writableLayerDir } from '../snapshots/types.js';
+import { addDistributionSource, fetchBlob, shortId, sourceLabel, type PullDeps, type PullProgress } from './fetch.js';
+import { fetchAndUnpack } from './fetch-unpack.js';
+import { commitLayer, createOwnedLease, extractKey, hasSnapshot, mergeLabels, removeQuietly, storeBytes, unpackLayer } from './layers.js';
 export { releaseOrphanLeases } from './layers.js';
-
-/** What a pull reads from: a registry client (src/registry's), or anything that serves the same. */
-export interface ImageSource {
-  getManifest(ref: ImageReference, digest?: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }>;
-  getBlob(ref: ImageReference, digest: string, size?: number, o?: { verified?: boolean }): AsyncIterable<Buffer>;
-}
-
-export interface PullDeps extends LayerDeps {
-  registry: ImageSource;
-}
-
-/** One of Docker's JSON progress messages (what `docker pull` draws). */
-export interface PullProgress {
-  status: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-}
+export { addDistributionSource, distributionSources, type ImageSource, type PullDeps, type PullProgress } from './fetch.js';
 
 export interface PulledImage {
   /** What the reference resolved to: the index or the manifest. */
@@ -39,71 +26,31 @@ export interface PulledImage {
   leaseId: string;
 }
 
+/** Layers fetched at once (Docker's and containerd's default). */
 const PARALLEL_DOWNLOADS = 3;
-const short = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
 
-/** Fetches a blob into the content store (under the lease) unless it is there. */
-async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string, progress?: (p: PullProgress) => void): Promise<boolean> {
-  deps.leases.addResource(leaseId, { type: 'content', id: d.digest });
-  if (deps.content.has(d.digest)) {
-    addDistributionSource(deps.content, d.digest, ref);
-    return false;
+/** Blobs up to this size (image configs, mostly) are fetched into memory and stored in one go. */
+const SMALL_BLOB = 4 << 20;
+
+/** A small blob (the image config): read from the store, or fetched, checked and stored. */
+async function fetchSmall(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string): Promise<Buffer> {
+  if (d.size > SMALL_BLOB || deps.content.has(d.digest)) {
+    await fetchBlob(deps, ref, d, leaseId);
+    return deps.content.read(d.digest);
   }
-  deps.leases.addResource(leaseId, { type: 'ingest', id: d.digest });
-  let w = await writerWhenFree(deps.content, d.digest, d.digest, { expected: d.digest, total: d.size });
-  if (!w) { // another pull fetched it meanwhile
-    addDistributionSource(deps.content, d.digest, ref);
-    return false;
+  // The client checks size and digest once the bytes are in (its errors name the registry).
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size)) {
+    if ((n += chunk.length) > d.size) throw new BerthError('FAILED_PRECONDITION', `blob ${d.digest} of ${familiarName(ref)}: ${ref.registry} sent more than its ${d.size} bytes`);
+    chunks.push(chunk);
   }
-  if (w.offset > 0) { // a partial ingest from an interrupted pull: the download starts over
-    await w.close();
-    deps.content.abort(d.digest);
-    w = await deps.content.writer(d.digest, { expected: d.digest, total: d.size });
-  }
-  try {
-    let last = 0;
-    // The writer checks the digest at commit (and throws the ingest away if it is wrong).
-    for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size, { verified: false })) {
-      await w.write(chunk);
-      if (progress && (w.offset - last > 256 * 1024 || w.offset === d.size)) {
-        last = w.offset;
-        progress({ status: 'Downloading', id: short(d.digest), progressDetail: { current: w.offset, total: d.size } });
-      }
-    }
-    await w.commit().catch((err: unknown) => {
-      throw err instanceof DigestMismatch ? new BerthError('FAILED_PRECONDITION', `blob ${d.digest} of ${formatReference(ref)}: ${ref.registry} sent content with digest ${err.actual}`) : err;
-    });
-    addDistributionSource(deps.content, d.digest, ref);
-    return true;
-  } catch (err) {
-    await w.close().catch(() => {});
-    throw err;
-  }
-}
-
-async function fetchJson(deps: PullDeps, ref: ImageReference, d: Descriptor, leaseId: string): Promise<Buffer> {
-  await fetchBlob(deps, ref, d, leaseId);
-  return deps.content.read(d.digest);
-}
-
-const SOURCE = 'containerd.io/distribution.source.';
-
-/**
- * Notes on a blob which repository of which registry has it (containerd's label), so that a push
- * to another repository there can mount it instead of uploading it.
- */
-export function addDistributionSource(content: ContentStore, digest: string, ref: ImageReference): void {
-  const labels = content.info(digest).labels;
-  const key = `${SOURCE}${ref.registry}`;
-  const repos = new Set((labels[key] ?? '').split(',').filter(Boolean));
-  if (repos.has(ref.repository)) return;
-  repos.add(ref.repository);
-  mergeLabels(content, digest, { [key]: [...repos].join(',') });
-}
-
-/** The repositories of `registry` that have the blob, as pulls and pushes recorded them. */
-export function distributionSources(content: ContentStore, digest: string, registry: string): string[] {
-  return (content.info(digest).labels[`${SOURCE}${registry}`] ?? '').split(',').filter(Boolean);
+  const bytes = Buffer.concat(chunks);
+  // Stored with its source label in one record write, unless another pull stored it meanwhile.
+  const fresh = !deps.content.has(d.digest);
+  await storeBytes(deps, d.digest, bytes, leaseId, fresh ? sourceLabel(ref) : undefined);
+  if (!fresh) addDistributionSource(deps.content, d.digest, ref);
+  return bytes;
 }
 
 /**
@@ -143,7 +90,7 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
     mergeLabels(deps.content, top.digest, { [`containerd.io/gc.ref.content.m.${topParsed.index.manifests.indexOf(chosen)}`]: m.digest });
   } else manifest = topParsed.manifest;
 
-  const configBytes = await fetchJson(deps, ref, manifest.config, leaseId);
+  const configBytes = await fetchSmall(deps, ref, manifest.config, leaseId);
   let config: { rootfs?: { diff_ids?: string[] } };
   try {
     config = JSON.parse(configBytes.toString()) as typeof config;
@@ -157,39 +104,79 @@ async function pullUnderLease(deps: PullDeps, ref: ImageReference, leaseId: stri
   manifest.layers.forEach((l, i) => (labels[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
   mergeLabels(deps.content, manifestDigest, labels);
 
-  // Downloads run ahead (a few at a time); unpacking follows in layer order.
   const present = manifest.layers.map((_, i) => hasSnapshot(deps.snapshotter, chain[i]!));
-  // Layers already unpacked are held too, so a collection running meanwhile keeps them.
-  for (const [i, has] of present.entries()) if (has) deps.leases.addResource(leaseId, { type: `snapshots/${deps.snapshotter.name}`, id: chain[i]! });
-  for (const [i, l] of manifest.layers.entries()) say({ status: present[i] ? 'Already exists' : 'Pulling fs layer', id: short(l.digest) });
-  const downloaded = manifest.layers.map(() => deferred());
-  let next = 0;
-  const downloader = async () => {
-    for (let i = next++; i < manifest.layers.length; i = next++) {
-      const l = manifest.layers[i]!;
-      try {
-        if (!present[i]) {
-          await fetchBlob(deps, ref, l, leaseId, say);
-          say({ status: 'Download complete', id: short(l.digest) });
-        }
-        downloaded[i]!.resolve();
-      } catch (err) {
-        downloaded[i]!.reject(err);
-      }
-    }
-  };
-  const downloaders = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, manifest.layers.length) }, downloader);
-  for (const [i, l] of manifest.layers.entries()) {
-    await downloaded[i]!.promise;
-    if (present[i]) continue;
-    say({ status: 'Extracting', id: short(l.digest) });
-    await unpackLayer(deps, l, diffIds[i]!, chain[i]!, i > 0 ? chain[i - 1] : undefined, leaseId);
-    say({ status: 'Pull complete', id: short(l.digest) });
-  }
-  await Promise.all(downloaders);
+  // What the pull will make, held in one lease write (each is a durable write); layers already
+  // unpacked are held too, so a collection running meanwhile keeps them.
+  const snapshots = `snapshots/${deps.snapshotter.name}`;
+  deps.leases.addResources(leaseId, manifest.layers.flatMap((l, i) => present[i] ? [{ type: snapshots, id: chain[i]! }]
+    : [{ type: 'content', id: l.digest }, { type: 'ingest', id: l.digest }, { type: snapshots, id: extractKey(leaseId, chain[i]!) }, { type: snapshots, id: chain[i]! }]));
+  for (const [i, l] of manifest.layers.entries()) say({ status: present[i] ? 'Already exists' : 'Pulling fs layer', id: shortId(l.digest) });
+  await stageAndCommit(deps, ref, manifest.layers, diffIds, chain, present, leaseId, say);
   if (chain.length) mergeLabels(deps.content, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${deps.snapshotter.name}`]: chain.at(-1)! });
   say({ status: `Digest: ${top.digest}` });
   return { target, manifestDigest, config: { digest: manifest.config.digest, json: config as Record<string, unknown> }, chainIds: chain, leaseId: leaseId };
+}
+
+/**
+ * Gets the missing layers into committed snapshots. A few workers stage layers, in layer order;
+ * snapshots are committed in layer order, each on its parent. With a snapshotter whose layers do
+ * not depend on their parent (rebase: overlay), staging a layer is fetching and unpacking it in
+ * one pass, beside the others; otherwise it is fetching it, and each layer is unpacked from the
+ * store once its parent is committed. On failure the other stages stop, and what they staged goes.
+ */
+async function stageAndCommit(deps: PullDeps, ref: ImageReference, layers: Descriptor[], diffIds: string[], chain: string[], present: boolean[], leaseId: string, say: (p: PullProgress) => void): Promise<void> {
+  const rebase = deps.snapshotter.rebase === true;
+  const abort = new AbortController();
+  const stage = async (i: number) => {
+    const l = layers[i]!;
+    if (rebase) {
+      const key = extractKey(leaseId, chain[i]!);
+      const mounts = deps.snapshotter.prepare(key);
+      try {
+        await fetchAndUnpack(deps, ref, l, diffIds[i]!, writableLayerDir(mounts), leaseId, { progress: say, signal: abort.signal });
+      } catch (err) {
+        removeQuietly(deps.snapshotter, key);
+        throw err;
+      }
+    } else {
+      await fetchBlob(deps, ref, l, leaseId, { progress: say, signal: abort.signal });
+    }
+    say({ status: 'Download complete', id: shortId(l.digest) });
+  };
+  const staged = layers.map(() => deferred());
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < layers.length; i = next++) {
+      try {
+        if (!present[i]) {
+          abort.signal.throwIfAborted();
+          await stage(i);
+        }
+        staged[i]!.resolve();
+      } catch (err) {
+        abort.abort(err);
+        staged[i]!.reject(err);
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, layers.length) }, worker);
+  try {
+    for (const [i, l] of layers.entries()) {
+      await staged[i]!.promise;
+      if (present[i]) continue;
+      say({ status: 'Extracting', id: shortId(l.digest) });
+      const parent = i > 0 ? chain[i - 1] : undefined;
+      if (rebase) commitLayer(deps, extractKey(leaseId, chain[i]!), chain[i]!, leaseId, { parent });
+      else await unpackLayer(deps, l, diffIds[i]!, chain[i]!, parent, leaseId);
+      say({ status: 'Pull complete', id: shortId(l.digest) });
+    }
+  } catch (err) {
+    abort.abort(err);
+    await Promise.allSettled(workers);
+    if (rebase) for (const [i] of layers.entries()) if (!present[i]) removeQuietly(deps.snapshotter, extractKey(leaseId, chain[i]!));
+    throw err;
+  }
+  await Promise.all(workers);
 }
 
 /** A promise with its resolve and reject; a rejection nobody awaits is not reported as unhandled. */

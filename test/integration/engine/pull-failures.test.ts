@@ -1,7 +1,8 @@
 // Pulls that fail: a registry stand-in (a small HTTP server: the failures are ones a real registry
-// will not produce on demand) serves a blob with the wrong bytes, a download cut short, an unknown
-// media type, an index for another platform only, 401/404/500 answers, and nothing at all. Each
-// gives an error naming the image and what to do, records no image, and leaves nothing once GC ran.
+// will not produce on demand) serves a blob with the wrong bytes, a download cut short, a layer
+// that is not what the config's diff ID says, an unknown media type, an index for another
+// platform only, 401/404/500 answers, and nothing at all. Each gives an error naming the image and
+// what to do, records no image, and leaves nothing once GC ran.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -26,9 +27,11 @@ describe('pull failures', () => {
   const layerTar = Buffer.concat([tarEntry({ name: 'file', type: 'file' }, randomBytes(300_000)), TAR_END]);
   const layer = gzipSync(layerTar);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layerTar)] } }));
-  const manifest = (layerType: string = MediaType.ociLayerGzip) => Buffer.from(JSON.stringify({
+  // A config whose diff ID is not the layer's: the blob is right, what it unpacks to is not.
+  const wrongDiffId = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf('another layer')] } }));
+  const manifest = (layerType: string = MediaType.ociLayerGzip, cfg = config) => Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: digestOf(config), size: config.length },
+    config: { mediaType: MediaType.ociConfig, digest: digestOf(cfg), size: cfg.length },
     layers: [{ mediaType: layerType, digest: digestOf(layer), size: layer.length }],
   }));
   const armOnly = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociManifest, digest: digestOf(manifest()), size: manifest().length, platform: { os: 'linux', architecture: 'arm64' } }] }));
@@ -40,17 +43,18 @@ describe('pull failures', () => {
       if (name === 'denied') return res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
       if (name === 'broken') return res.writeHead(500).end('{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}');
       if (req.url!.includes('/manifests/')) {
-        const body = name === 'mediatype' ? manifest('application/x-unknown-layer') : name === 'arm' ? armOnly : manifest();
+        const body = name === 'mediatype' ? manifest('application/x-unknown-layer') : name === 'arm' ? armOnly : name === 'diffid' ? manifest(MediaType.ociLayerGzip, wrongDiffId) : manifest();
         return res.writeHead(200, { 'content-type': name === 'arm' ? MediaType.ociIndex : MediaType.ociManifest }).end(body);
       }
       if (req.url!.includes(digestOf(config))) return res.writeHead(200).end(config);
+      if (req.url!.includes(digestOf(wrongDiffId))) return res.writeHead(200).end(wrongDiffId);
       if (name === 'wrongbytes') return res.writeHead(200).end(Buffer.alloc(layer.length, 1));
       if (name === 'truncated') {
         res.writeHead(200, { 'content-length': layer.length });
         res.write(layer.subarray(0, 1000));
         return setTimeout(() => res.destroy(), 20);
       }
-      if (name === 'ok' && kind === 'blobs') return res.writeHead(200).end(layer);
+      if ((name === 'ok' || name === 'diffid') && kind === 'blobs') return res.writeHead(200).end(layer);
       res.writeHead(404).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -64,6 +68,7 @@ describe('pull failures', () => {
   const cases: Array<[string, RegExp]> = [
     ['wrongbytes', /blob sha256:[0-9a-f]{64} of 127\.0\.0\.1:\d+\/wrongbytes:1: .* sent content with digest sha256:/],
     ['truncated', /blob sha256:[0-9a-f]{64} of 127\.0\.0\.1:\d+\/truncated:1: got 1000 bytes, want \d+: the download was cut short|the download broke off after 1000 of \d+ bytes \(aborted\): pull again/],
+    ['diffid', /layer content has diff ID sha256:[0-9a-f]{64}, want sha256:[0-9a-f]{64}: the layer does not match the image's config/],
     ['mediatype', /unknown layer media type application\/x-unknown-layer/],
     ['arm', /no matching manifest for linux\/amd64 in the manifest list entries \(the image offers linux\/arm64\): pull with --platform/],
     ['denied', /no basic auth credentials for .*: run login first/],
