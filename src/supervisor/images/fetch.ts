@@ -2,6 +2,7 @@
 // into an ingest, whose commit checks size and digest before the blob exists; a pull that also
 // unpacks the layer as it arrives is handed each chunk once it is in the ingest. The blob is
 // labelled with the repository it came from, so that a push can mount it from there.
+import { performance } from 'node:perf_hooks';
 import { BerthError } from '../../common/errors.js';
 import type { Descriptor } from '../../image/manifest.js';
 import { formatReference, type ImageReference } from '../../image/reference.js';
@@ -59,12 +60,15 @@ export async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descript
   }
   try {
     let last = 0;
+    let lastAt = 0;
     // The writer checks the digest at commit (and throws the ingest away if it is wrong).
     for await (const chunk of deps.registry.getBlob(ref, d.digest, d.size, { verified: false })) {
       o.signal?.throwIfAborted();
       await w.write(chunk);
-      if (o.progress && (w.offset - last > 256 * 1024 || w.offset === d.size)) {
+      // At most ten updates a second, as Docker's: each is a message the API sends and the client draws.
+      if (o.progress && ((w.offset - last > 256 * 1024 && performance.now() - lastAt >= 100) || w.offset === d.size)) {
         last = w.offset;
+        lastAt = performance.now();
         o.progress({ status: 'Downloading', id: shortId(d.digest), progressDetail: { current: w.offset, total: d.size } });
       }
       await o.sink?.(chunk);
