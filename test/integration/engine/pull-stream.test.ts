@@ -45,6 +45,8 @@ describe('pull, unpacking as the bytes arrive', () => {
   const released = new Promise<void>((r) => (release = r));
   let server: Server;
   let host = '';
+  /** The pull under test: after() lets it end before removing its directory, also when the test failed. */
+  let pulling: Promise<unknown> = Promise.resolve();
 
   before(async () => {
     server = createServer((req, res) => {
@@ -62,8 +64,9 @@ describe('pull, unpacking as the bytes arrive', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     host = `127.0.0.1:${(server.address() as { port: number }).port}`;
   });
-  after(() => {
+  after(async () => {
     release();
+    await pulling.catch(() => {});
     server?.close();
     cleanupDir(dir);
   });
@@ -75,8 +78,9 @@ describe('pull, unpacking as the bytes arrive', () => {
     };
     const chain = chainIds(tars.map((t) => digestOf(t)));
     const progress: Array<PullProgress & { at: number }> = [];
-    const pulling = pullImage(deps, parseReference(`${host}/stream:1`), { onProgress: (p) => progress.push({ ...p, at: performance.now() }) });
-    pulling.catch(() => {});
+    const pull = pullImage(deps, parseReference(`${host}/stream:1`), { onProgress: (p) => progress.push({ ...p, at: performance.now() }) });
+    pulling = pull;
+    pull.catch(() => {});
     /** The directory a layer is being unpacked into: its active snapshot's, found by the file it holds. */
     const activeDirWith = (file: string) => deps.snapshotter.list().filter((s) => s.kind === 'active')
       .map((s) => writableLayerDir(deps.snapshotter.mounts(s.key))).find((d) => existsSync(join(d, file)));
@@ -92,7 +96,7 @@ describe('pull, unpacking as the bytes arrive', () => {
     assert.ok(readFileSync(join(activeDirWith('two/file')!, 'two/file')).equals(tars[1]!.subarray(512, 512 + (1 << 20))));
     assert.deepEqual(deps.snapshotter.list().filter((s) => s.kind === 'committed'), [], 'nothing committed while a blob is unchecked');
     release();
-    const pulled = await pulling;
+    const pulled = await pull;
     assert.deepEqual(pulled.chainIds, chain);
     assert.equal(deps.snapshotter.stat(chain[0]!).parent, undefined);
     assert.equal(deps.snapshotter.stat(chain[1]!).parent, chain[0], 'layer two, unpacked before its parent was committed, sits on it');
