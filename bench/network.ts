@@ -83,28 +83,24 @@ try {
 } finally {
   await berthd.stop();
 }
-let docker: Figures | undefined;
-if (haveDockerd()) {
-  const dd = await startDockerd({ network: true });
-  try {
-    docker = await measure(dd);
-  } catch (err) {
-    console.log(`docker: ${(err as Error).message}`);
-  } finally {
-    await dd.stop();
+/** The figures of an engine that may be missing here: undefined (and said why) when it is, or fails. */
+async function measureIfInstalled(name: string, installed: boolean, start: () => Promise<Daemon & { stop(): Promise<void> }>): Promise<Figures | undefined> {
+  if (!installed) {
+    console.log(`${name}: not installed`);
+    return undefined;
   }
-} else console.log('docker: dockerd not installed');
-let podman: Figures | undefined;
-if (havePodman()) {
-  const p = await startPodman();
+  const d = await start();
   try {
-    podman = await measure(p);
+    return await measure(d);
   } catch (err) {
-    console.log(`podman: ${(err as Error).message}`);
+    console.log(`${name}: ${(err as Error).message}`);
+    return undefined;
   } finally {
-    await p.stop();
+    await d.stop();
   }
-} else console.log('podman: not installed');
+}
+const docker = await measureIfInstalled('docker', haveDockerd(), () => startDockerd({ network: true }));
+const podman = await measureIfInstalled('podman', havePodman(), () => startPodman());
 const rows: Array<[string, keyof Figures, string]> = [
   ['network set-up per container start (bridge minus none, median)', 'setupMs', 'ms'],
   [`container → container over a bridge (${MB} MB, httpd → wget)`, 'c2cMBps', 'MB/s'],
