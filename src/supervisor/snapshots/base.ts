@@ -38,8 +38,8 @@ export abstract class SnapshotterBase implements Snapshotter {
   readonly rebase: boolean = false;
   readonly namespace: string;
   private readonly publish?: Publish;
-  /** Layer directories being deleted in the background (see discard). */
-  private readonly removals = new Set<string>();
+  /** Deletions of layer directories running in the background (see discard). */
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(readonly root: string, opts: SnapshotterOptions = {}) {
     this.namespace = validateNamespace(opts.namespace ?? DEFAULT_NAMESPACE);
@@ -108,13 +108,13 @@ export abstract class SnapshotterBase implements Snapshotter {
       if (errnoOf(err) === 'ENOENT') return;
       throw err;
     }
-    this.removals.add(doomed);
-    void rm(doomed, { recursive: true, force: true }).catch(() => undefined).finally(() => this.removals.delete(doomed));
+    const removal: Promise<void> = rm(doomed, { recursive: true, force: true }).catch(() => undefined).finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
   }
 
   /** Resolves once the layer directories removed so far are gone from the disk. */
   async settled(): Promise<void> {
-    while (this.removals.size) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([...this.removals]);
   }
 
   private removeStrays(): void {
