@@ -99,7 +99,8 @@ describe('berthd killed mid-operation', () => {
       const name = `c${delay}`;
       await killDuring(['create', '--name', name, 'bb', 'sleep', '1000'], delay);
       await assertConsistent(`create +${delay} ms`);
-      if ((await d.docker(['inspect', name])).code !== 0) await ok('create', '--name', name, 'bb', 'sleep', '1000');
+      // --type container: the names are hex, so a bare `inspect` could match an image ID prefix
+      if ((await d.docker(['inspect', '--type', 'container', name])).code !== 0) await ok('create', '--name', name, 'bb', 'sleep', '1000');
 
       await killDuring(['start', name], delay);
       await assertConsistent(`start +${delay} ms`);
@@ -115,7 +116,7 @@ describe('berthd killed mid-operation', () => {
       await killDuring(['rm', '-f', name], delay);
       await assertConsistent(`rm +${delay} ms`);
       await ok('rm', '-f', name);
-      assert.equal((await d.docker(['inspect', name])).code, 1, 'gone');
+      assert.equal((await d.docker(['inspect', '--type', 'container', name])).code, 1, 'gone');
     }
   });
 
