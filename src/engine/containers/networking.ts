@@ -7,6 +7,7 @@ import { invalid, notFound, precondition } from '../../common/errors.js';
 import type { NetworkManager } from '../../network/manager.js';
 import type { PortRequest } from '../../network/types.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EndpointSettings, HostConfig } from './api-types.js';
 import type { ContainerRecord } from './record.js';
@@ -140,8 +141,35 @@ export class ContainerNetworking {
     removeNetns(join(this.netnsDir, c.ID));
   }
 
-  /** `network connect` of a running container: its namespace gets one more endpoint. */
-  async connectRunning(c: ContainerRecord, name: string, settings: EndpointSettings): Promise<void> {
+  /**
+   * `network connect`: recorded for the next start, and plugged in now if it runs (then its
+   * resolv.conf at `resolvConfPath` is rewritten). The caller saves the record.
+   */
+  async connect(c: ContainerRecord, network: string, settings: EndpointSettings, resolvConfPath: string): Promise<void> {
+    const mode = c.HostConfig.NetworkMode ?? 'default';
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw precondition(`container sharing network namespace with another container or host cannot be connected to any other network`);
+    if (c.State.Running) {
+      await this.connectRunning(c, network, settings);
+      // As Docker: joining a network with embedded DNS switches the container to it. The file
+      // is bind-mounted, so it is rewritten in place, not replaced.
+      const resolvConf = this.resolvConfOf(c);
+      if (resolvConf && c.HostConfig.NetworkMode !== 'host') writeFileSync(resolvConfPath, resolvConf);
+    } else c.Networks[network] = { Aliases: settings.Aliases ?? null, IPAMConfig: settings.IPAMConfig ?? null, Links: null };
+  }
+
+  /** `network disconnect`: false when there was nothing to do (not connected, and `force`). The caller saves the record. */
+  async disconnect(c: ContainerRecord, network: string, force: boolean): Promise<boolean> {
+    if (!(network in c.Networks)) {
+      if (force) return false;
+      throw precondition(`container ${c.ID} is not connected to network ${network}`);
+    }
+    if (c.State.Running) await this.disconnectRunning(c, network);
+    else delete c.Networks[network];
+    return true;
+  }
+
+  /** A running container's namespace gets one more endpoint. */
+  private async connectRunning(c: ContainerRecord, name: string, settings: EndpointSettings): Promise<void> {
     const net = this.nets.get(name);
     const info = await this.nets.connect(net.Name, {
       containerId: c.ID, containerName: c.Name.slice(1), netnsPath: join(this.netnsDir, c.ID),
@@ -150,7 +178,7 @@ export class ContainerNetworking {
     c.Networks[net.Name] = { ...settings, ...info, Aliases: settings.Aliases ?? null };
   }
 
-  async disconnectRunning(c: ContainerRecord, name: string): Promise<void> {
+  private async disconnectRunning(c: ContainerRecord, name: string): Promise<void> {
     const net = this.nets.get(name);
     await this.nets.disconnect(net.Name, c.ID, join(this.netnsDir, c.ID));
     delete c.Networks[net.Name];

@@ -1,7 +1,7 @@
 // Restart policies (no, always, unless-stopped, on-failure[:N]) and their timing: a container
 // that exits is restarted after a delay that doubles with each quick exit (100 ms … 1 min) and
-// starts over once a run lasted 10 s, as Docker does. The scheduler only keeps the timers; the
-// container service records the state and does the start when a timer is due.
+// starts over once a run lasted 10 s, as Docker does. The scheduler only keeps the timers;
+// pending-restarts.ts records the state, and the container service does the start when one is due.
 import type { ContainerRecord } from './record.js';
 
 const BACKOFF_START_MS = 100;

@@ -1,0 +1,56 @@
+// A container's root filesystem seen from the host, outside a start: mounted for a call (cp,
+// export, diff, build steps) and its sizes (inspect --size, ps -s, system df).
+import { mkdirSync } from 'node:fs';
+import { isMountPoint, mountAll, unmountAll } from '../../sys/mount.js';
+import type { ContainerRecord } from './record.js';
+import { runRootfs } from './run-bundle.js';
+import type { ContainerServiceDeps } from './service.js';
+
+/**
+ * Runs `fn` with the container's root filesystem mounted on the host: the running container's own
+ * mount, or a mount made for the call and taken down after it. The caller holds the container's
+ * turn, so a stop or rm does not unmount the tree under `fn`.
+ */
+export async function withMountedRootfs<T>(
+  deps: Pick<ContainerServiceDeps, 'store' | 'tasks' | 'namespace' | 'snapshotter' | 'execRoot' | 'warn'>, c: ContainerRecord, fn: (rootfs: string) => Promise<T>,
+): Promise<T> {
+  const rootfs = runRootfs(deps.execRoot, c.ID);
+  const now = deps.store.get(c.ID);
+  if (now.State.Running) {
+    // berth resolves a path inside the rootfs, then uses it: a process of the container could
+    // swap a directory on it for a symlink to "/" in between and have the host's files read or
+    // written (CVE-2018-15664). Its processes are frozen meanwhile, as podman cp --pause does.
+    const freeze = !now.State.Paused;
+    if (freeze) await deps.tasks.pause(deps.namespace, c.ID);
+    try {
+      return await fn(rootfs);
+    } finally {
+      if (freeze) await deps.tasks.resume(deps.namespace, c.ID).catch((err) => deps.warn?.(`container ${c.ID.slice(0, 12)}: thawing after a copy: ${(err as Error).message}`));
+    }
+  }
+  if (isMountPoint(rootfs)) return fn(rootfs);
+  mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+  mountAll(deps.snapshotter.mounts(c.SnapshotKey), rootfs);
+  try {
+    return await fn(rootfs);
+  } finally {
+    unmountAll(rootfs);
+  }
+}
+
+/** Docker's SizeRw (bytes the container wrote) and SizeRootFs (those plus its image's). */
+export function rootfsSizes(deps: Pick<ContainerServiceDeps, 'snapshotter' | 'images'>, c: ContainerRecord): { rw: number; rootfs: number } {
+  let rw = 0;
+  try {
+    rw = deps.snapshotter.usage(c.SnapshotKey).size;
+  } catch {
+    // the snapshot is gone (a removal under way)
+  }
+  let image = 0;
+  try {
+    image = deps.images.size(deps.images.get(c.Image));
+  } catch {
+    // its image was removed with -f
+  }
+  return { rw, rootfs: rw + image };
+}

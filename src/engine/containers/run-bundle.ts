@@ -1,0 +1,62 @@
+// A container's run on the host: its OCI bundle under the exec root (config.json, the rootfs
+// mount point, a --ipc shareable /dev/shm) and what goes into it at each start, after the rootfs
+// is mounted: the working directory, volumes and binds, the network (namespace, endpoints, ports),
+// the /etc files and the OCI spec. The supervisor's task is created from that bundle.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureWorkingDir } from '../../image/rootfs-files.js';
+import { initBinaryPath } from '../../runtime/launch.js';
+import { capabilityNames } from '../../runtime/spec/capabilities.js';
+import { isMountPoint, unmountAll } from '../../sys/mount.js';
+import { boundingCapabilities } from '../../sys/proc.js';
+import { prepareMounts } from '../../volume/mounts.js';
+import { containerBundleDir } from './containerd-view.js';
+import { writeEtcFiles } from './etc-files.js';
+import type { ContainerRecord } from './record.js';
+import type { ContainerServiceDeps } from './service.js';
+import { sharedNamespaces } from './shared-namespaces.js';
+import { mountShareableShm, unmountShm } from './shm.js';
+import { buildSpec } from './spec/build-spec.js';
+import { DEFAULT_SHM_SIZE } from './spec/defaults.js';
+import { ipcKind } from './spec/namespaces.js';
+
+/** Where the container's root filesystem is mounted while it runs. */
+export const runRootfs = (execRoot: string, id: string): string => join(containerBundleDir(execRoot, id), 'rootfs');
+
+/** Where a --ipc shareable container's /dev/shm is mounted on the host. */
+export const runShmDir = (execRoot: string, id: string): string => join(containerBundleDir(execRoot, id), 'shm');
+
+/**
+ * Fills the bundle of a container whose rootfs is mounted with everything its task needs. What it
+ * set up before a failure (volumes, network, /dev/shm) is the caller's to undo, as after any
+ * failed start.
+ */
+export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 'volumes' | 'networking' | 'execRoot' | 'cgroupParent'>, c: ContainerRecord): Promise<void> {
+  const rootfs = runRootfs(deps.execRoot, c.ID);
+  if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
+  const mounts = prepareMounts(deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
+  const net = await deps.networking.attach(c);
+  const netnsPath = net.netnsPath;
+  const etc = writeEtcFiles(deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
+  const shared = sharedNamespaces(c, netnsPath, (ref) => deps.store.find(ref), (id) => runShmDir(deps.execRoot, id));
+  if (ipcKind(c.HostConfig.IpcMode) === 'shareable') shared.shmPath = mountShareableShm(runShmDir(deps.execRoot, c.ID), c.HostConfig.ShmSize || DEFAULT_SHM_SIZE);
+  const spec = buildSpec(c.Config, c.HostConfig, {
+    rootfs,
+    netnsPath,
+    joinNamespaces: shared.namespaces,
+    shmPath: shared.shmPath,
+    mounts,
+    etcFiles: { hosts: etc.hosts, resolvConf: etc.resolvConf, hostname: etc.hostname },
+    cgroupsPath: `${c.HostConfig.CgroupParent || deps.cgroupParent}/${c.ID}`,
+    hostCapabilities: capabilityNames(boundingCapabilities()),
+    initBinary: c.HostConfig.Init ? initBinaryPath() : undefined,
+  });
+  writeFileSync(join(containerBundleDir(deps.execRoot, c.ID), 'config.json'), JSON.stringify(spec));
+}
+
+/** Takes down what the engine mounted on the host for a run: the rootfs and a shareable /dev/shm. */
+export function unmountRun(execRoot: string, id: string): void {
+  const rootfs = runRootfs(execRoot, id);
+  if (isMountPoint(rootfs)) unmountAll(rootfs);
+  unmountShm(runShmDir(execRoot, id));
+}
