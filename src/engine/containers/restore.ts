@@ -24,7 +24,8 @@ export async function restoreContainers(deps: Pick<ContainerServiceDeps, 'store'
       await steps.finishRemoval(c.ID).catch(() => {});
       continue;
     }
-    if (c.State.Running) {
+    const wasRunning = c.State.Running;
+    if (wasRunning) {
       let status;
       try {
         status = await deps.tasks.status(deps.namespace, c.ID);
@@ -32,8 +33,10 @@ export async function restoreContainers(deps: Pick<ContainerServiceDeps, 'store'
         status = undefined;
       }
       if (status && status.status !== 'stopped') {
-        if (status.status === 'paused' && !c.State.Paused) c.State = { ...c.State, Status: 'paused', Paused: true };
-        deps.store.save(c);
+        if (status.status === 'paused' && !c.State.Paused) {
+          c.State = { ...c.State, Status: 'paused', Paused: true };
+          deps.store.save(c);
+        }
         continue;
       }
       // It ended while the daemon was away: recorded now, then the daemon-start rule below.
@@ -42,7 +45,8 @@ export async function restoreContainers(deps: Pick<ContainerServiceDeps, 'store'
     const now = deps.store.find(c.ID);
     if (!now || now.State.Running) continue;
     // A start the daemon died in may have left a task, a network namespace and mounts.
-    if (!c.State.Running) await steps.clearInterruptedStart(now);
+    // (One whose exit was just recorded was cleared by that.)
+    if (!wasRunning) await steps.clearInterruptedStart(now);
     const p = now.HostConfig.RestartPolicy?.Name;
     if (now.State.Restarting || ((p === 'always' || (p === 'unless-stopped' && !now.ManuallyStopped)) && now.HasBeenStarted)) {
       now.State = { ...now.State, Restarting: false, Status: 'exited' };

@@ -124,10 +124,12 @@ export class ContainerService {
     this.restarts.cancel(c.ID);
     const bundle = containerBundleDir(this.deps.execRoot, c.ID);
     const rootfs = runRootfs(this.deps.execRoot, c.ID);
-    mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-    await deleteTask(this.deps, c.ID);
-    if (!isMountPoint(rootfs)) mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
     try {
+      // Inside the try: a layer that cannot be mounted is a failed start like any other (recorded,
+      // --rm applied, attachers told).
+      mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+      await deleteTask(this.deps, c.ID);
+      if (!isMountPoint(rootfs)) mountAll(this.deps.snapshotter.mounts(c.SnapshotKey), rootfs);
       await writeRunBundle(this.deps, c);
       const log = logOptions(c.HostConfig);
       const logging = c.HostConfig.LogConfig?.Type !== 'none';
