@@ -91,6 +91,15 @@ export function naiveChanges(lower: string | undefined, upper: string): Change[]
   return changes;
 }
 
+/**
+ * The extended attributes a layer carries, as Docker's and containerd's diffs do: file capabilities
+ * only (a setcap'd binary keeps them); overlay's own trusted.overlay.* marks and the rest stay out.
+ */
+function carriedXattrs(host: string, path: string): Record<string, Buffer> | undefined {
+  const capability = getXattr(host, 'security.capability', `diff: ${path}`);
+  return capability ? { 'security.capability': capability } : undefined;
+}
+
 /** The layer tar of `changes`, with the entries' content and metadata read from `root`. */
 export async function* writeLayer(root: string, changes: readonly Change[]): AsyncGenerator<Buffer> {
   const firstLink = new Map<string, string>(); // dev:ino → the first path written for it
@@ -107,7 +116,7 @@ export async function* writeLayer(root: string, changes: readonly Change[]): Asy
     }
     const host = join(root, c.path);
     const st = lstatSync(host, { bigint: true });
-    const base: Omit<TarWriteHeader, 'type'> = { name: c.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeNs / 1_000_000n)) };
+    const base: Omit<TarWriteHeader, 'type'> = { name: c.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeNs / 1_000_000n)), xattrs: carriedXattrs(host, c.path) };
     if (st.isDirectory()) yield tarHeader({ ...base, name: `${c.path}/`, type: 'dir' });
     else if (st.isSymbolicLink()) yield tarHeader({ ...base, type: 'symlink', linkname: readlinkSync(host) });
     else if (st.isFIFO()) yield tarHeader({ ...base, type: 'fifo' });
