@@ -5,7 +5,7 @@
 # start. Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
-for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev attr zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev golang-google-grpc-dev libprotobuf-dev e2fsprogs containernetworking-plugins; do
+for pkg in busybox-static runc crun procps iproute2 make gcc libc6-dev linux-libc-dev zstd docker-registry openssl apache2-utils skopeo umoci docker.io containerd nftables docker-compose golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev golang-google-grpc-dev libprotobuf-dev e2fsprogs containernetworking-plugins; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -4,7 +4,6 @@
 // On an overlay upper layer whiteouts become overlay's own (a 0:0 character device, the
 // trusted.overlay.opaque xattr); on a plain directory (the naive snapshotter) they delete.
 // Every path is resolved inside the root (secure-path.ts): a hostile layer writes nothing outside.
-import { spawnSync } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeSync, constants as fsc } from 'node:fs';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { BerthError, errnoOf, invalid } from '../common/errors.js';
 import { WriteBehind } from '../common/write-behind.js';
+import { mknodSyscall, setXattr } from '../sys/libc.js';
 import { cleanEntryPath, DirResolver, resolveInRoot } from './secure-path.js';
 import { readTar, type TarHeader } from './tar-reader.js';
 import { zstd } from './zstd.js';
@@ -32,11 +32,8 @@ const WH = '.wh.';
 /** Files at least this big are written off the event loop's thread. */
 const BIG_FILE = 1 << 20;
 const OPAQUE = '.wh..wh..opq';
-
-function tool(cmd: string, args: string[], what: string): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new BerthError('INTERNAL', `${what}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
-}
+/** overlayfs's marks: a 0:0 character device hides a name, this xattr (value "y") a directory's lower content. */
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 function lstatOrUndefined(path: string) {
   try {
@@ -152,14 +149,14 @@ export async function applyLayer(root: string, layer: AsyncIterable<Buffer>, whi
     const parentParts = parts.slice(0, -1);
     if (base === OPAQUE && whiteouts !== 'literal') {
       const dir = dirs.dir(parentParts);
-      if (whiteouts === 'overlay') tool('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir], `opaque directory ${header.name}`);
+      if (whiteouts === 'overlay') setXattr(dir, OVERLAY_OPAQUE_XATTR, Buffer.from('y'), `opaque directory ${header.name}`);
       else for (const n of readdirSync(dir)) if (!created.has(join(dir, n))) remove(join(dir, n));
       continue;
     }
     if (base.startsWith(WH) && whiteouts !== 'literal') {
       const target = join(dirs.dir(parentParts), base.slice(WH.length));
       remove(target);
-      if (whiteouts === 'overlay') tool('mknod', ['-m', '0', target, 'c', '0', '0'], `whiteout ${header.name}`);
+      if (whiteouts === 'overlay') mknodSyscall(target, fsc.S_IFCHR, 0, 0, `whiteout ${header.name}`);
       continue;
     }
     const path = join(dirs.dir(parentParts), base);
@@ -215,8 +212,9 @@ function createEntry(root: string, path: string, h: TarHeader, isDir: boolean): 
     case 'char':
     case 'block':
     case 'fifo': {
-      const kind = h.type === 'char' ? ['c', String(h.devmajor), String(h.devminor)] : h.type === 'block' ? ['b', String(h.devmajor), String(h.devminor)] : ['p'];
-      tool('mknod', ['-m', '0600', path, ...kind], `device ${h.name}`);
+      // Owner-only until the caller's chown and chmod give it the entry's; a FIFO has no numbers.
+      const type = h.type === 'char' ? fsc.S_IFCHR : h.type === 'block' ? fsc.S_IFBLK : fsc.S_IFIFO;
+      mknodSyscall(path, type | 0o600, h.devmajor, h.devminor, `device ${h.name}`);
       return;
     }
   }
@@ -266,7 +264,7 @@ async function writeFile(path: string, h: TarHeader, body: AsyncIterable<Buffer>
   return n;
 }
 
-/** The entry's extended attributes (pax SCHILY.xattr.*), set on the path itself. */
+/** The entry's extended attributes (pax SCHILY.xattr.*), set on the path itself (a symlink's own). */
 function setXattrs(path: string, h: TarHeader): void {
-  for (const [name, value] of Object.entries(h.xattrs)) tool('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, path], `xattr ${name} on ${h.name}`);
+  for (const [name, value] of Object.entries(h.xattrs)) setXattr(path, name, value, `layer entry ${h.name}`);
 }

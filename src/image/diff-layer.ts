@@ -2,10 +2,10 @@
 // On overlay the snapshot's own upper directory is the change set (whiteout devices and opaque
 // directories turned back into `.wh.` entries); on a naive copy it is found by walking the copy
 // beside its parent, as containerd's double walk does.
-import { spawnSync } from 'node:child_process';
 import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { BerthError } from '../common/errors.js';
+import { getXattr } from '../sys/libc.js';
 import { tarHeader, tarPadding, TAR_END, type TarWriteHeader } from './tar-writer.js';
 
 export interface Change {
@@ -22,21 +22,13 @@ function lstatBig(path: string): BigIntStats | undefined {
   }
 }
 
-/** Directories marked opaque in an overlay upper layer (one getfattr run for the whole tree). */
-function opaqueDirs(upper: string): Set<string> {
-  const r = spawnSync('getfattr', ['-R', '--absolute-names', '-n', 'trusted.overlay.opaque', upper], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.error) throw new BerthError('UNAVAILABLE', `diff: cannot run getfattr (apt-get install attr): ${r.error.message}`);
-  const out = new Set<string>();
-  let file: string | undefined;
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('# file: ')) file = line.slice('# file: '.length);
-    else if (file && line === 'trusted.overlay.opaque="y"') out.add(file);
-  }
-  return out;
+/** Whether overlayfs marked this upper directory opaque: its lower directories' content is hidden. */
+function isOpaque(dir: string, rel: string): boolean {
+  // "y" only: "x" (Linux 6.7) marks a directory that holds xattr whiteouts, which is not opaque.
+  return getXattr(dir, 'trusted.overlay.opaque', `diff: ${rel}`)?.toString() === 'y';
 }
 
 export function overlayChanges(upper: string): Change[] {
-  const opaque = opaqueDirs(upper);
   const changes: Change[] = [];
   const walk = (rel: string) => {
     for (const name of readdirSync(join(upper, rel)).sort()) {
@@ -48,7 +40,7 @@ export function overlayChanges(upper: string): Change[] {
       }
       changes.push({ path, kind: 'add' });
       if (st.isDirectory()) {
-        if (opaque.has(join(upper, path))) changes.push({ path, kind: 'opaque' });
+        if (isOpaque(join(upper, path), path)) changes.push({ path, kind: 'opaque' });
         walk(path);
       }
     }
@@ -99,6 +91,15 @@ export function naiveChanges(lower: string | undefined, upper: string): Change[]
   return changes;
 }
 
+/**
+ * The extended attributes a layer carries, as Docker's and containerd's diffs do: file capabilities
+ * only (a setcap'd binary keeps them); overlay's own trusted.overlay.* marks and the rest stay out.
+ */
+function carriedXattrs(host: string, path: string): Record<string, Buffer> | undefined {
+  const capability = getXattr(host, 'security.capability', `diff: ${path}`);
+  return capability ? { 'security.capability': capability } : undefined;
+}
+
 /** The layer tar of `changes`, with the entries' content and metadata read from `root`. */
 export async function* writeLayer(root: string, changes: readonly Change[]): AsyncGenerator<Buffer> {
   const firstLink = new Map<string, string>(); // dev:ino → the first path written for it
@@ -115,7 +116,7 @@ export async function* writeLayer(root: string, changes: readonly Change[]): Asy
     }
     const host = join(root, c.path);
     const st = lstatSync(host, { bigint: true });
-    const base: Omit<TarWriteHeader, 'type'> = { name: c.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeNs / 1_000_000n)) };
+    const base: Omit<TarWriteHeader, 'type'> = { name: c.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeNs / 1_000_000n)), xattrs: carriedXattrs(host, c.path) };
     if (st.isDirectory()) yield tarHeader({ ...base, name: `${c.path}/`, type: 'dir' });
     else if (st.isSymbolicLink()) yield tarHeader({ ...base, type: 'symlink', linkname: readlinkSync(host) });
     else if (st.isFIFO()) yield tarHeader({ ...base, type: 'fifo' });

@@ -13,6 +13,8 @@ export interface TarWriteHeader {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Extended attributes, written as pax SCHILY.xattr.NAME records (GNU tar's and Docker's way). */
+  xattrs?: Record<string, Buffer>;
 }
 
 const FLAGS: Record<TarEntryType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
@@ -41,11 +43,12 @@ function rawHeader(name: string, flag: string, h: TarWriteHeader, size: number):
   return b;
 }
 
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
+/** "LEN KEY=VALUE\n", LEN counting bytes, itself included (values may be any bytes: xattrs). */
+function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
   let len = body.length + 1;
   while (String(len).length + body.length !== len) len = String(len).length + body.length;
-  return `${len}${body}`;
+  return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
 const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
@@ -62,13 +65,14 @@ export const tarPadding = (size: number): Buffer => pad(size);
 /** The header blocks of an entry whose `size` bytes of data (files only) the caller writes next. */
 export function tarHeader(h: TarWriteHeader): Buffer {
   const size = h.type === 'file' ? h.size ?? 0 : 0;
-  const pax: string[] = [];
+  const pax: Buffer[] = [];
   if (Buffer.byteLength(h.name) > 100) pax.push(paxRecord('path', h.name));
   if (h.linkname && Buffer.byteLength(h.linkname) > 100) pax.push(paxRecord('linkpath', h.linkname));
   if (size > 0o77777777777) pax.push(paxRecord('size', String(size)));
+  for (const [name, value] of Object.entries(h.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${name}`, value));
   const parts: Buffer[] = [];
   if (pax.length) {
-    const body = Buffer.from(pax.join(''));
+    const body = Buffer.concat(pax);
     parts.push(rawHeader('././@PaxHeader', 'x', {} as TarWriteHeader, body.length), body, pad(body.length));
   }
   parts.push(rawHeader(h.name.slice(0, 100), FLAGS[h.type], { ...h, linkname: h.linkname?.slice(0, 100) }, Math.min(size, 0o77777777777)));

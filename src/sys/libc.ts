@@ -1,8 +1,8 @@
 // The few libc calls berthd makes directly, through koffi (a C FFI for Node): mount(2), umount2(2),
-// unshare(2), setns(2) and an ioctl, which Node has no binding for and which cost a fork and exec
-// of mount(8), umount(8) or unshare(1) each (~6 ms, with the event loop blocked) where the
-// syscall takes microseconds; and glibc's malloc_trim(3), the only way to hand back free memory in
-// the middle of malloc's heap.
+// unshare(2), setns(2), an ioctl, mknod(2), lsetxattr(2) and lgetxattr(2), which Node has no
+// binding for and which cost a fork and exec of mount(8), umount(8), unshare(1), mknod(1) or
+// setfattr(1) each (~1-6 ms, with the event loop blocked) where the syscall takes microseconds; and
+// glibc's malloc_trim(3), the only way to hand back free memory in the middle of malloc's heap.
 //
 // The library is loaded on first use, so commands that never mount do not pay for it.
 import { createRequire } from 'node:module';
@@ -21,11 +21,30 @@ interface Libc {
   ioctl(fd: number, request: number, arg: Buffer): number;
   close(fd: number): number;
   statx(dirfd: number, path: string, flags: number, mask: number, buf: Buffer): number;
+  mknod(path: string, mode: number, dev: bigint): number;
+  lsetxattr(path: string, name: string, value: Buffer, size: number, flags: number): number;
+  lgetxattr(path: string, name: string, value: Buffer | null, size: number): number;
   strerror(errnum: number): string;
   errno(): number;
 }
 
 let loaded: Libc | undefined;
+
+type KoffiLib = ReturnType<Koffi['load']>;
+
+/**
+ * mknod(3): a real symbol from glibc 2.33 on; before, an inline wrapper around __xmknod (version 0
+ * on the 64-bit ABIs Node runs on), which is bound instead, so that an older glibc still loads
+ * every other call.
+ */
+function bindMknod(lib: KoffiLib): Libc['mknod'] {
+  try {
+    return lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
+  } catch {
+    const xmknod = lib.func('int __xmknod(int ver, const char *path, uint32_t mode, const uint64_t *dev)');
+    return (path, mode, dev) => xmknod(0, path, mode, BigUint64Array.of(dev)) as number;
+  }
+}
 
 function libc(): Libc {
   if (loaded) return loaded;
@@ -41,6 +60,10 @@ function libc(): Libc {
     ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
     close: lib.func('int close(int fd)'),
     statx: lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, _Inout_ uint8_t *buf)'),
+    mknod: bindMknod(lib),
+    // ssize_t is not one of koffi's types; intptr_t has its size on Linux.
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)'),
+    lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Inout_ uint8_t *value, size_t size)'),
     strerror: lib.func('const char *strerror(int errnum)'),
     errno: () => koffi.errno(),
   };
@@ -127,7 +150,55 @@ export function isMountRoot(path: string): boolean | undefined {
   return (buf.readBigUInt64LE(8) & STATX_ATTR_MOUNT_ROOT) !== 0n;
 }
 
-/** The errno a failed mountSyscall/umountSyscall carried, if any. */
+/** glibc's makedev(3): the 64-bit dev_t of a device number. */
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+/**
+ * mknod(2): a character or block device or a FIFO, `mode` with its type bits (fs.constants.S_IFCHR,
+ * S_IFBLK, S_IFIFO; the umask applies to the permissions); throws "WHAT: mknod: reason".
+ */
+export function mknodSyscall(path: string, mode: number, major: number, minor: number, what: string): void {
+  const c = libc();
+  if (c.mknod(path, mode, makedev(major, minor)) !== 0) throw failure(`${what}: mknod`, c.errno());
+}
+
+const ENODATA = 61;
+const ERANGE = 34;
+const EOPNOTSUPP = 95;
+/** Most values fit (overlay's markers, file capabilities); a bigger one is sized and read again. */
+const XATTR_GUESS = 256;
+
+/** lsetxattr(2): sets an extended attribute on the path itself, never through a final symlink. */
+export function setXattr(path: string, name: string, value: Buffer, what: string): void {
+  const c = libc();
+  if (c.lsetxattr(path, name, value, value.length, 0) !== 0) throw failure(`${what}: lsetxattr ${name}`, c.errno());
+}
+
+/**
+ * lgetxattr(2): an extended attribute of the path itself; undefined when it has none by that name
+ * or its filesystem has no extended attributes at all.
+ */
+export function getXattr(path: string, name: string, what: string): Buffer | undefined {
+  const c = libc();
+  let buf = Buffer.alloc(XATTR_GUESS);
+  for (;;) {
+    const n = c.lgetxattr(path, name, buf, buf.length);
+    if (n >= 0) return buf.subarray(0, n);
+    const errno = c.errno();
+    if (errno === ENODATA || errno === EOPNOTSUPP) return undefined;
+    if (errno !== ERANGE) throw failure(`${what}: lgetxattr ${name}`, errno);
+    // Bigger than the guess: ask its size (it may grow again before the next read, hence the loop).
+    const size = c.lgetxattr(path, name, null, 0);
+    if (size < 0) throw failure(`${what}: lgetxattr ${name}`, c.errno());
+    buf = Buffer.alloc(Math.max(size, 1)); // never 0, which would ask the size again instead of reading
+  }
+}
+
+/** The errno a failed call of this module carried, if any. */
 export function errnoOf(err: unknown): number | undefined {
   return (err as { errno?: number } | undefined)?.errno;
 }

@@ -6,10 +6,9 @@
 // The source is the container's rootfs, which the image controls: it is walked with lstat and
 // never followed through a symlink. The destination is created entry by entry with exclusive
 // creates (COPYFILE_EXCL, mkdir, symlink fail on anything already there).
-import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError } from '../common/errors.js';
+import { mknodSyscall } from '../sys/libc.js';
 
 const major = (dev: number): number => Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
 const minor = (dev: number): number => Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
@@ -25,10 +24,9 @@ function setMeta(path: string, st: Stats, link = false): void {
   utimesSync(path, st.atime, st.mtime);
 }
 
+/** The same kind of node with the same numbers; setMeta gives it the source's mode and owner next. */
 function mknod(path: string, st: Stats): void {
-  const kind = st.isFIFO() ? ['p'] : [st.isCharacterDevice() ? 'c' : 'b', String(major(st.rdev)), String(minor(st.rdev))];
-  const r = spawnSync('mknod', [path, ...kind], { encoding: 'utf8' });
-  if (r.status !== 0) throw new BerthError('INTERNAL', `copy-up: mknod ${path}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
+  mknodSyscall(path, (st.mode & constants.S_IFMT) | 0o600, major(st.rdev), minor(st.rdev), `copy-up ${path}`);
 }
 
 /** Copies the content of directory `src` into the empty directory `dst`, then `src`'s metadata onto `dst`. */

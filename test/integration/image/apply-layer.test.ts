@@ -1,17 +1,20 @@
 // Layers applied to real snapshots: GNU tar's own archives (owners, modes, set-id bits, mtimes,
-// symlinks, hardlinks, fifos, devices, gzip), whiteouts and opaque directories on overlayfs and on
-// the naive snapshotter, and hostile archives that must write nothing outside (asserted on disk).
+// symlinks, hardlinks, fifos, devices, gzip), xattrs (a symlink's own too), whiteouts and opaque
+// directories (unusual names included) on overlayfs and on the naive snapshotter, diffs that carry
+// them back, and hostile archives that must write nothing outside (asserted on disk).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chownSync, chmodSync, linkSync, utimesSync } from 'node:fs';
+import { constants as fsc, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, chownSync, chmodSync, linkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import { cleanupDir } from '../../helpers/runtime.js';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
+import { getXattr, mknodSyscall, setXattr } from '../../../src/sys/libc.js';
 import { applyLayer, type WhiteoutMode } from '../../../src/image/apply-layer.js';
+import { readTar } from '../../../src/image/tar-reader.js';
 import { tarEntry, TAR_END } from '../../../src/image/tar-writer.js';
 import { naiveChanges, overlayChanges, writeLayer } from '../../../src/image/diff-layer.js';
 import { NaiveSnapshotter } from '../../../src/supervisor/snapshots/naive.js';
@@ -56,7 +59,16 @@ function gnuTarLayer(): Buffer {
   return tar;
 }
 
-/** A second layer: deletes a file and makes a directory opaque, and adds a file inside it. */
+/** A v2 file capability (VFS_CAP_REVISION_2, effective): CAP_NET_RAW permitted. */
+const CAP_NET_RAW = Buffer.from([1, 0, 0, 2, 0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** Unusual names: getfattr -R, which diffs once parsed, prints a newline as "\012". */
+const ODD = 'odd é dir';
+const OPAQUE = 'opaque\ndir';
+
+/**
+ * A second layer: deletes a file and makes a directory opaque, and adds a file inside it; adds
+ * files with xattrs, a symlink with its own, devices with big numbers, and oddly named directories.
+ */
 function whiteoutLayer(): Buffer {
   return Buffer.concat([
     tarEntry({ name: 'etc/', type: 'dir', mode: 0o755 }),
@@ -64,6 +76,14 @@ function whiteoutLayer(): Buffer {
     tarEntry({ name: 'etc/sub/.wh..wh..opq', type: 'file' }),
     tarEntry({ name: 'etc/sub/new', type: 'file' }, Buffer.from('new in layer 2')),
     tarEntry({ name: 'etc/.wh.hello', type: 'file' }),
+    tarEntry({ name: 'caps', type: 'file', mode: 0o755, xattrs: { 'security.capability': CAP_NET_RAW, 'user.note': Buffer.from([0, 1, 0xff]) } }, Buffer.from('#!/bin/sh\n')),
+    tarEntry({ name: 'marked-link', type: 'symlink', linkname: 'caps', xattrs: { 'trusted.mark': Buffer.from('on the link') } }),
+    tarEntry({ name: 'dev/', type: 'dir', mode: 0o755 }),
+    tarEntry({ name: 'dev/loop7', type: 'block', mode: 0o660, gid: 6, devmajor: 7, devminor: 7 }),
+    tarEntry({ name: 'dev/big', type: 'char', mode: 0o600, devmajor: 511, devminor: 70000 }),
+    tarEntry({ name: `${ODD}/keep`, type: 'file' }, Buffer.from('keep')),
+    tarEntry({ name: `${ODD}/gone later`, type: 'file' }, Buffer.from('gone')),
+    tarEntry({ name: `${OPAQUE}/old`, type: 'file' }, Buffer.from('old')),
     TAR_END,
   ]);
 }
@@ -102,7 +122,8 @@ function treeOf(root: string): string[] {
       const path = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, path));
       const what = st.isSymbolicLink() ? `-> ${readlinkSync(join(root, path))}` : st.isFile() ? `${st.size} ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex').slice(0, 12)} t${Math.floor(st.mtimeMs / 1000)}` : `rdev ${st.rdev}`;
-      out.push(`${path} ${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? 'dir' : what}`);
+      const cap = getXattr(join(root, path), 'security.capability', path);
+      out.push(`${path} ${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? 'dir' : what}${cap ? ` cap ${cap.toString('hex')}` : ''}`);
       if (st.isDirectory()) walk(path);
     }
   };
@@ -137,6 +158,16 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
         assert.equal(existsSync(join(target, 'etc', 'hello')), false, '.wh.hello deleted it');
         assert.deepEqual(readdirSync(join(target, 'etc', 'sub')), ['new'], 'the opaque directory shows only this layer');
         assert.equal(readFileSync(join(target, 'hardlink'), 'utf8'), 'hello world\n', 'the other link to it stays');
+        assert.deepEqual(getXattr(join(target, 'caps'), 'security.capability', 'caps'), CAP_NET_RAW, 'set after the chown that would clear it');
+        assert.deepEqual(getXattr(join(target, 'caps'), 'user.note', 'caps'), Buffer.from([0, 1, 0xff]));
+        assert.equal(getXattr(join(target, 'marked-link'), 'trusted.mark', 'link')?.toString(), 'on the link');
+        assert.equal(getXattr(join(target, 'caps'), 'trusted.mark', 'caps'), undefined, 'the link\'s xattr is its own');
+        const loop = lstatSync(join(target, 'dev', 'loop7'));
+        assert.ok(loop.isBlockDevice());
+        assert.deepEqual([loop.rdev, loop.mode & 0o7777, loop.gid], [(7 << 8) | 7, 0o660, 6]);
+        const big = lstatSync(join(target, 'dev', 'big'), { bigint: true });
+        assert.ok(big.isCharacterDevice());
+        assert.equal(big.rdev, (511n << 8n) | ((70000n & ~0xffn) << 12n) | (70000n & 0xffn));
       });
     });
 
@@ -155,6 +186,13 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
         linkSync(join(target, 'h1'), join(target, 'h2'));
         chownSync(join(target, 'hardlink'), 7, 8);
         symlinkSync('/newdir', join(target, 'abs-link'));
+        writeFileSync(join(target, 'newdir', 'ping'), 'setcap\'d');
+        setXattr(join(target, 'newdir', 'ping'), 'security.capability', CAP_NET_RAW, 'ping');
+        mknodSyscall(join(target, 'newdir', 'sda9'), fsc.S_IFBLK | 0o640, 8, 9, 'sda9');
+        cleanupDir(join(target, ODD, 'gone later'));
+        cleanupDir(join(target, OPAQUE));
+        mkdirSync(join(target, OPAQUE));
+        writeFileSync(join(target, OPAQUE, 'new'), 'only this');
       } finally {
         unmountAll(target);
           }
@@ -172,6 +210,13 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
           sn.remove('lower');
         }
       }
+      const entries = new Map<string, { type: string; rdev: number; xattrs: Record<string, Buffer> }>();
+      for await (const { header } of readTar(chunks(layer))) entries.set(header.name, { type: header.type, rdev: header.devmajor * 256 + header.devminor, xattrs: header.xattrs });
+      assert.ok(entries.has(`${ODD}/.wh.gone later`), 'a whiteout in an oddly named directory');
+      if (mode === 'overlay') assert.ok(entries.has(`${OPAQUE}/.wh..wh..opq`), 'an oddly named directory made opaque');
+      assert.deepEqual(entries.get('newdir/ping')?.xattrs, { 'security.capability': CAP_NET_RAW }, 'file capabilities are carried');
+      assert.deepEqual(entries.get('newdir/sda9'), { type: 'block', rdev: 8 * 256 + 9, xattrs: {} });
+      for (const [name, e] of entries) assert.ok(Object.keys(e.xattrs).every((k) => k === 'security.capability'), `${name}: only capabilities, never overlay's marks`);
       sn.commit('l3', 'work');
       await commitLayer(sn, 'l3-replayed', 'l2', layer, mode);
       let original: string[] = [];
@@ -181,6 +226,9 @@ for (const [name, make, mode] of [['overlayfs', (r: string) => new OverlaySnapsh
         assert.equal(statSync(join(target, 'h1')).ino, statSync(join(target, 'h2')).ino, 'hardlinks stay links');
       });
       assert.ok(original.some((l) => l.startsWith('etc/sub/fresh ')) && !original.some((l) => l.startsWith('etc/sub/new ')));
+      assert.ok(original.some((l) => l.startsWith(`${OPAQUE}/new `)) && !original.some((l) => l.startsWith(`${OPAQUE}/old `)));
+      assert.ok(original.some((l) => l.startsWith(`${ODD}/keep `)) && !original.some((l) => l.startsWith(`${ODD}/gone later `)));
+      assert.ok(original.some((l) => l.startsWith('newdir/ping ') && l.endsWith(` cap ${CAP_NET_RAW.toString('hex')}`)));
     });
   });
 }

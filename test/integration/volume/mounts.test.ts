@@ -5,10 +5,11 @@
 // read-only bind mounted for real, and rm -v.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync, lchownSync } from 'node:fs';
+import { chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync, lchownSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mountAll, unmountAll } from '../../../src/sys/mount.js';
+import { mknodSyscall } from '../../../src/sys/libc.js';
 import { inspectMounts, prepareMounts, releaseMounts, removeContainerVolumes, resolveMounts } from '../../../src/volume/mounts.js';
 import { ANONYMOUS_LABEL, type VolumeStore } from '../../../src/volume/store.js';
 import { mountsUnder, recordingStore, sha, tempRoot } from './helpers.js';
@@ -37,6 +38,9 @@ function makeRootfs(dir: string, outsideAbs: string, outsideName: string): void 
   symlinkSync('../a', join(dir, 'data', 'sub', 'ln'));
   lchownSync(join(dir, 'data', 'sub', 'ln'), 1000, 1000);
   execFileSync('mkfifo', [join(dir, 'data', 'fifo')]);
+  mknodSyscall(join(dir, 'data', 'dev'), constants.S_IFCHR | 0o620, 511, 70000, 'dev'); // numbers past makedev's short fields
+  chownSync(join(dir, 'data', 'dev'), 0, 5);
+  chmodSync(join(dir, 'data', 'dev'), 0o620); // mknod's mode went through the umask
   chownSync(join(dir, 'data', 'sub'), 1002, 1002);
   chmodSync(join(dir, 'data', 'sub'), 0o700);
   utimesSync(join(dir, 'data', 'sub'), T, T);
@@ -191,7 +195,7 @@ describe('container mounts', () => {
       { destination: '/data/sub', type: 'bind', source: store.path('nocopy1'), options: ['rbind', 'rw'] },
     ]);
     const v = store.path('copied');
-    assert.deepEqual(readdirSync(v).sort(), ['a', 'fifo', 'hard', 'sub']);
+    assert.deepEqual(readdirSync(v).sort(), ['a', 'dev', 'fifo', 'hard', 'sub']);
     const root = statSync(v);
     assert.deepEqual([root.uid, root.gid, root.mode & 0o7777, root.mtime.getTime()], [1000, 1000, 0o750, T.getTime()], 'the volume root takes the directory\'s metadata');
     const a = statSync(join(v, 'a'));
@@ -205,6 +209,9 @@ describe('container mounts', () => {
     assert.equal(readlinkSync(join(v, 'sub', 'ln')), '../a');
     assert.equal(lstatSync(join(v, 'sub', 'ln')).uid, 1000);
     assert.ok(lstatSync(join(v, 'fifo')).isFIFO());
+    const dev = lstatSync(join(v, 'dev'));
+    assert.ok(dev.isCharacterDevice());
+    assert.deepEqual([dev.rdev, dev.gid, dev.mode & 0o7777], [lstatSync(join(rootfs, 'data', 'dev')).rdev, 5, 0o620]);
     assert.deepEqual(readdirSync(store.path('nocopy1')), [], 'nocopy: nothing copied');
     assert.deepEqual(store.mountedBy('copied'), [id]);
 
