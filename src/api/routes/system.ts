@@ -72,7 +72,7 @@ function info(ctx: Ctx): void {
   });
 }
 
-/** GET /events: past events in [since, until], then live ones until `until` or the client leaves. */
+/** GET /events: past events in [since, until] when either is given, then live ones until `until` or the client leaves. */
 async function events(ctx: Ctx): Promise<void> {
   const res = ctx.res!;
   const filters = parseFilters(ctx.query.string('filters') ?? null);
@@ -89,7 +89,8 @@ async function events(ctx: Ctx): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const send = (e: EngineEvent) => res.write(`${JSON.stringify(e)}\n`);
-  for (const e of ctx.engine.events.past(filters, since, until)) send(e);
+  // As Docker: the history is replayed only when a bound is given; otherwise only new events come.
+  if (since !== undefined || until !== undefined) for (const e of ctx.engine.events.past(filters, since, until)) send(e);
   if (until !== undefined && until * 1000 <= Date.now()) return void res.end();
   await new Promise<void>((resolve) => {
     const listener = (e: EngineEvent) => {

@@ -209,6 +209,13 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.match(await ok('ps', '--filter', 'name=hc', '--format', '{{.Status}}'), /\(healthy\)$/);
     const events = await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=hc', '--format', '{{.Action}}');
     for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
+    // Without --since or --until only new events come: docker-compose's `logs -f` looks up each
+    // container a replayed "start" names, and fails on one removed since.
+    const live = d.docker(['events', '--filter', 'container=hc', '--filter', 'event=create', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}'], { timeoutMs: 3000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await ok('pause', 'hc');
+    await ok('unpause', 'hc');
+    assert.equal((await live).stdout, 'pause\nunpause\n');
     await ok('rm', '-f', 'hc');
   });
 
