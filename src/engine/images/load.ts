@@ -15,6 +15,7 @@ import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hasSnapshot, mergeLabels, unpackMissing, withLease, type LayerDeps } from '../../supervisor/images/layers.js';
 import type { ImageService } from './service.js';
+import { committedDigest } from '../../supervisor/content/store.js';
 import { writeImage, type ImageLayer } from '../../supervisor/images/write-image.js';
 
 /** The archive's files: regular files as blob digests, links as the names they point at. */
@@ -41,7 +42,7 @@ async function ingestArchive(deps: LayerDeps, source: AsyncIterable<Buffer>, lea
     try {
       for await (const chunk of e.body) await w.write(chunk);
       const size = w.offset;
-      const digest = await w.commit();
+      const digest = await committedDigest(w.commit());
       deps.leases.addResource(leaseId, { type: 'content', id: digest });
       out.files.set(name, { digest, size });
     } catch (err) {

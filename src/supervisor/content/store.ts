@@ -8,8 +8,10 @@
 // checked for size and digest, then renamed into place. An interrupted write stays an ingest: the
 // same ref resumes it, and garbage collection removes it when no lease holds it. An ingest whose
 // expected blob is already on disk (another namespace has it) needs no bytes: committing it just
-// records the blob in this namespace, as containerd's shared content policy does. Bytes held in
-// memory (a manifest, a config) are put in one go instead, with no ingest.
+// records the blob in this namespace, as containerd's shared content policy does. Committing what
+// the namespace has already fails with ContentExists (containerd's AlreadyExists) and changes
+// nothing of its record. Bytes held in memory (a manifest, a config) are put in one go instead,
+// with no ingest.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type ReadStream } from 'node:fs';
 import { copyFile, open, stat, type FileHandle } from 'node:fs/promises';
@@ -304,6 +306,27 @@ export class ContentStore {
   }
 }
 
+/**
+ * A commit of content the namespace has already (containerd's AlreadyExists): the ingest is gone,
+ * the blob's record (labels, times) is as it was. `digest` names the content.
+ */
+export class ContentExists extends BerthError {
+  constructor(readonly digest: string) {
+    super('ALREADY_EXISTS', `content ${digest}: already exists`);
+  }
+}
+
+/**
+ * The digest a commit made, or that of the content it found there already: for writers to whom
+ * either will do (containerd's content.Copy takes AlreadyExists as success the same way).
+ */
+export function committedDigest(commit: Promise<string>): Promise<string> {
+  return commit.catch((err: unknown) => {
+    if (err instanceof ContentExists) return err.digest;
+    throw err;
+  });
+}
+
 /** Committed bytes that do not hash to what was expected; `actual` is what they hash to. */
 export class DigestMismatch extends BerthError {
   constructor(readonly actual: string, message: string) {
@@ -413,8 +436,10 @@ export class ContentWriter {
 
   /**
    * Makes the bytes a blob: fsync, check size and digest, rename into place, record it in the
-   * namespace. A mismatch removes the ingest (its bytes are wrong, resuming cannot fix them).
-   * Committing content that already exists succeeds and drops the ingest.
+   * namespace with `labels`. A mismatch removes the ingest (its bytes are wrong, resuming cannot
+   * fix them). Content the namespace has already drops the ingest and fails with ContentExists,
+   * its labels untouched (containerd's metadata store); content only another namespace has is
+   * recorded here without being written again.
    */
   async commit(opts: { size?: number; expected?: string; labels?: Record<string, string> } = {}): Promise<string> {
     this.checkOpen();
@@ -436,9 +461,14 @@ export class ContentWriter {
     // when the machine is busy.
     const target = this.store.blobPath(digest);
     mkdirSync(join(target, '..'), { recursive: true, mode: 0o700 });
-    const already = this.store.hasBlob(digest);
     const shared = this.shared !== undefined;
     await this.close();
+    // From here on no await: what is seen now is still so when the record is written.
+    const already = this.store.hasBlob(digest);
+    if (this.store.has(digest)) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw new ContentExists(digest);
+    }
     if (!already && shared) throw new BerthError('NOT_FOUND', `content ${digest} was removed while ingest ${this.ref} referred to it: write it again`);
     if (!already) {
       chmodSync(join(this.dir, 'data'), 0o444);

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { BerthError } from '../../common/errors.js';
 import type { Descriptor } from '../../image/manifest.js';
 import { formatReference, type ImageReference } from '../../image/reference.js';
-import { DigestMismatch, type ContentStore } from '../content/store.js';
+import { committedDigest, DigestMismatch, type ContentStore } from '../content/store.js';
 import { mergeLabels, writerWhenFree, type LayerDeps } from './layers.js';
 
 /** What a pull reads from: a registry client (src/registry's), or anything that serves the same. */
@@ -73,7 +73,7 @@ export async function fetchBlob(deps: PullDeps, ref: ImageReference, d: Descript
       }
       await o.sink?.(chunk);
     }
-    await w.commit().catch((err: unknown) => {
+    await committedDigest(w.commit()).catch((err: unknown) => {
       throw err instanceof DigestMismatch ? new BerthError('FAILED_PRECONDITION', `blob ${d.digest} of ${formatReference(ref)}: ${ref.registry} sent content with digest ${err.actual}`) : err;
     });
     addDistributionSource(deps.content, d.digest, ref);

@@ -10,7 +10,7 @@ import { applyLayer, type WhiteoutMode } from '../../image/apply-layer.js';
 import { MediaType, type Descriptor } from '../../image/manifest.js';
 import type { Lease, LeaseStore } from '../content/leases.js';
 import { isSameProcessAlive, procStat } from '../../sys/proc.js';
-import type { ContentStore, ContentWriter } from '../content/store.js';
+import { committedDigest, type ContentStore, type ContentWriter } from '../content/store.js';
 import { type Snapshotter, writableLayerDir } from '../snapshots/types.js';
 
 const OWNER = 'berth.owner';
@@ -117,7 +117,7 @@ export async function storeLayerTar(deps: Pick<LayerDeps, 'content' | 'leases'>,
     input.pipe(gzip);
     for await (const chunk of gzip) await w.write(chunk as Buffer);
     const size = w.offset;
-    const digest = await w.commit();
+    const digest = await committedDigest(w.commit());
     deps.leases.addResource(leaseId, { type: 'content', id: digest });
     return { descriptor: { mediaType: MediaType.ociLayerGzip, digest, size }, diffId: `sha256:${diff.digest('hex')}` };
   } catch (err) {

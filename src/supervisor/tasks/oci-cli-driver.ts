@@ -10,6 +10,7 @@ import { runtimeMessage } from './runtime-message.js';
 import { startShim, type ShimOptions, type ShimReport } from './shim-process.js';
 
 const COMMAND_DEADLINE_MS = 30_000;
+const SIGKILL = 9;
 
 export class OciCliDriver implements RuntimeDriver {
   constructor(readonly name: string, private readonly binary: string, private readonly root: string) {}
@@ -27,8 +28,29 @@ export class OciCliDriver implements RuntimeDriver {
     await this.run(['start', id]);
   }
 
+  /**
+   * A frozen process acts on no signal until it is thawed (cgroup v1), so a paused container never
+   * dies of SIGKILL alone. runc thaws it after the signal; crun does not (only its `kill --all`,
+   * which freezes, signals and thaws): after a SIGKILL of a paused container, resume it here.
+   */
   async kill(id: string, signal: number, all: boolean): Promise<void> {
+    const paused = signal === SIGKILL && (await this.status(id).catch(() => undefined)) === 'paused';
     await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    if (paused) await this.thawKilled(id);
+  }
+
+  /** Resumes a container killed while paused; one the runtime thawed itself (runc) is left as it is. */
+  private async thawKilled(id: string): Promise<void> {
+    try {
+      await this.run(['resume', id]);
+    } catch (err) {
+      if ((await this.status(id).catch(() => undefined)) === 'paused') throw err;
+    }
+  }
+
+  /** The runtime's status of the container: "created", "running", "paused" or "stopped". */
+  private async status(id: string): Promise<string | undefined> {
+    return (JSON.parse(await this.run(['state', id])) as { status?: string }).status;
   }
 
   async delete(id: string, force: boolean): Promise<void> {

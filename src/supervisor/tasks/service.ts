@@ -10,8 +10,10 @@ import { BerthDriver } from './berth-driver.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliDriver } from './oci-cli-driver.js';
 import { findRuntimeBinary } from './runtime-binary.js';
+import { TIMED_OUT, within } from './deadline.js';
 import { type ExitStatus, readExitFile, ShimClient } from './shim-client.js';
 import type { ShimLogOptions, ShimOptions } from './shim-process.js';
+import { describeProcess, killShim, shimAnswers } from './stuck-shim.js';
 import { type StdioPaths, type TaskRecord, TaskStore } from './task-store.js';
 
 export type TaskEventType = 'created' | 'started' | 'exited' | 'oom' | 'paused' | 'resumed' | 'deleted' | 'exec-started' | 'exec-exited';
@@ -46,20 +48,36 @@ export interface TaskServiceOptions {
   execRoot: string;
   /** Other OCI runtimes by name: binary paths of runc-compatible CLIs. */
   runtimes?: Record<string, string>;
+  /**
+   * How long a task has to exit after SIGKILL (a forced delete's kill, or any SIGKILL of a task)
+   * before its shim is probed: 10 s by default, as Docker and berth's runtime wait after SIGKILL.
+   */
+  killTimeoutMs?: number;
   warn?: (message: string) => void;
 }
 
+const DEFAULT_KILL_TIMEOUT_MS = 10_000;
+
+/** How long a killed shim has to be seen gone (its wait connection closing). */
+const SHIM_GONE_MS = 2000;
+
 export type TaskStatus = 'created' | 'running' | 'paused' | 'stopped';
+
+const SIGKILL = 9;
 
 export class TaskService extends EventEmitter {
   readonly store: TaskStore;
   private readonly drivers = new Map<string, RuntimeDriver>();
   /** Exit waits in flight, by task key: one per task, shared by every caller. */
   private readonly exits = new Map<string, Promise<ExitStatus>>();
+  /** Tasks whose exit after a SIGKILL is being watched (one watch per task). */
+  private readonly killWatches = new Set<string>();
+  private readonly killTimeoutMs: number;
 
   constructor(private readonly opts: TaskServiceOptions) {
     super();
     this.store = new TaskStore(join(opts.execRoot, 'tasks'));
+    this.killTimeoutMs = opts.killTimeoutMs ?? DEFAULT_KILL_TIMEOUT_MS;
   }
 
   private driver(runtime: string, ns: string): RuntimeDriver {
@@ -131,6 +149,7 @@ export class TaskService extends EventEmitter {
     }
     if (rec.exit) throw precondition(`task ${id} is not running`);
     await this.driver(rec.runtime, ns).kill(id, signal, !!opts.all);
+    if (signal === SIGKILL) this.watchKill(rec);
   }
 
   /** Waits for the task (or one of its execs) to exit. */
@@ -144,14 +163,22 @@ export class TaskService extends EventEmitter {
     return rec.exit ? Promise.resolve(rec.exit) : this.watchExit(rec);
   }
 
-  /** Removes a stopped task (with force: kills it first) and returns its exit status. */
+  /**
+   * Removes a stopped task (with force: kills it first) and returns its exit status. The kill is
+   * given killTimeoutMs (plus a second to probe the shim, two to see a stuck one gone): a process
+   * that does not die by then fails the delete with UNAVAILABLE and stays recorded, its exit still
+   * awaited, for a later delete to finish; a shim that does not answer is killed (see stuck-shim.ts).
+   */
   async delete(ns: string, id: string, force = false): Promise<ExitStatus> {
     let rec = this.store.load(ns, id);
     const driver = this.driver(rec.runtime, ns);
     if (!rec.exit && !force && rec.started) throw precondition(`task ${id} must be stopped before deletion: it is running`);
     if (!rec.exit) {
-      await driver.kill(id, 9, true).catch(() => {});
-      await this.wait(ns, id);
+      const deadline = Date.now() + this.killTimeoutMs;
+      // The kill has the same deadline: a runtime CLI that hangs on a frozen cgroup must not hold us.
+      await within(driver.kill(id, SIGKILL, true).catch(() => {}), deadline - Date.now());
+      const exit = await this.exitAfterKill(rec, deadline - Date.now());
+      if (!exit) throw new BerthError('UNAVAILABLE', `task ${id} did not exit within ${this.killTimeoutMs / 1000}s of SIGKILL (its process ${rec.pid}: ${describeProcess(rec.pid)}; its shim answers): it stays, delete it again once it has exited`);
       rec = this.store.load(ns, id);
     }
     await driver.delete(id, true).catch((err: Error) => {
@@ -271,6 +298,41 @@ export class TaskService extends EventEmitter {
     }
   }
 
+  /**
+   * The task's exit once SIGKILL was sent, waiting up to `ms`. Past that, a shim that does not
+   * answer is killed and the task recorded as exited (137, with the reason); undefined means the
+   * shim answers but the process does not die (frozen, uninterruptible): its exit is still awaited.
+   */
+  private async exitAfterKill(rec: TaskRecord, ms: number): Promise<ExitStatus | undefined> {
+    const { namespace: ns, id } = rec;
+    const exited = this.wait(ns, id); // this task's wait, also if the id is reused meanwhile
+    const exit = await within(exited, ms);
+    if (exit !== TIMED_OUT) return exit;
+    const dir = this.store.dir(ns, id);
+    if (await shimAnswers(join(dir, 'shim.sock'))) return undefined;
+    const current = this.store.load(ns, id);
+    if (current.shimPid !== rec.shimPid) return undefined; // deleted, and the id runs anew
+    if (current.exit) return current.exit; // it came while the probe waited
+    // Recorded first, with the reason, so that the exit its wait reports once the shim is gone
+    // (a shim that died without an exit file) does not replace it.
+    const status: ExitStatus = { status: 137, oomKilled: false, exitedAt: new Date() };
+    this.recordExit(current, status, `shim did not answer within ${this.killTimeoutMs / 1000}s of SIGKILL and was killed`);
+    killShim(rec.shimPid, dir);
+    // Its wait connection closes with it: once that is seen, nothing refers to the task any more.
+    if ((await within(exited, SHIM_GONE_MS)) === TIMED_OUT) this.opts.warn?.(`task ${ns}/${id}: shim ${rec.shimPid} was killed but its connection stays open`);
+    return status;
+  }
+
+  /** After a SIGKILL of a task: its exit within killTimeoutMs, or a stuck shim killed (exitAfterKill). */
+  private watchKill(rec: TaskRecord): void {
+    const key = this.key(rec);
+    if (this.killWatches.has(key)) return;
+    this.killWatches.add(key);
+    this.exitAfterKill(rec, this.killTimeoutMs)
+      .catch(() => {}) // deleted meanwhile: nothing left to watch
+      .finally(() => this.killWatches.delete(key));
+  }
+
   private key(rec: TaskRecord, execId?: string): string {
     return `${rec.namespace}/${rec.id}${execId ? `/${execId}` : ''}`;
   }
@@ -282,8 +344,14 @@ export class TaskService extends EventEmitter {
       const dir = this.store.dir(rec.namespace, rec.id);
       p = waitShim(join(dir, 'shim.sock'), dir, rec.shimPid).then((exit) => {
         this.exits.delete(key);
-        const current = this.store.load(rec.namespace, rec.id);
-        if (!current.exit) this.recordExit(current, exit.status, exit.reason);
+        let current: TaskRecord;
+        try {
+          current = this.store.load(rec.namespace, rec.id);
+        } catch {
+          return exit.status; // deleted meanwhile: nothing to record it in
+        }
+        if (current.exit) return current.exit;
+        this.recordExit(current, exit.status, exit.reason);
         return exit.status;
       });
       this.exits.set(key, p);

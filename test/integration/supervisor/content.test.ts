@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupDir } from '../../helpers/runtime.js';
-import { ContentStore } from '../../../src/supervisor/content/store.js';
+import { committedDigest, ContentExists, ContentStore } from '../../../src/supervisor/content/store.js';
 import { LeaseStore } from '../../../src/supervisor/content/leases.js';
 import { collectGarbage } from '../../../src/supervisor/content/gc.js';
 import { digestOf } from '../../../src/common/digest.js';
@@ -41,7 +41,32 @@ describe('content store', () => {
     assert.equal(content.info(digest).size, data.length);
     assert.equal(statSync(content.blobPath(digest)).mode & 0o777, 0o444);
     assert.deepEqual(content.listIngests(), []);
-    assert.equal(await put(content, data), digest, 'the same content again is fine');
+    await assert.rejects(put(content, data), (err: unknown) => err instanceof ContentExists && err.code === 'ALREADY_EXISTS' && err.digest === digest, 'the same content again already exists');
+    assert.deepEqual(content.listIngests(), [], 'and its ingest is gone');
+  });
+
+  it('answers a commit of content the namespace has with ContentExists, its labels kept; content another namespace has is recorded', async () => {
+    const { content } = fresh();
+    const data = 'labelled once';
+    const digest = await put(content, data, { owner: 'first' });
+    const before = content.info(digest);
+    // No expected digest: the bytes turn out to be known only at commit (ctr content ingest, images import).
+    const w = await content.writer('unexpected');
+    await w.write(Buffer.from(data));
+    await assert.rejects(w.commit({ labels: { owner: 'second' } }), /content sha256:[0-9a-f]{64}: already exists/);
+    assert.deepEqual(content.info(digest).labels, { owner: 'first' }, 'labels not replaced');
+    assert.deepEqual(content.info(digest).updatedAt, before.updatedAt, 'the record untouched');
+    assert.deepEqual(content.listIngests(), []);
+    const again = await content.writer('again');
+    await again.write(Buffer.from(data));
+    assert.equal(await committedDigest(again.commit()), digest, 'committedDigest takes it as done');
+    // Another namespace: the blob on disk is recorded there, with that commit's labels.
+    const other = content.forNamespace('other');
+    const o = await other.writer('theirs');
+    await o.write(Buffer.from(data));
+    assert.equal(await o.commit({ labels: { owner: 'other' } }), digest);
+    assert.deepEqual(other.info(digest).labels, { owner: 'other' });
+    assert.deepEqual(content.info(digest).labels, { owner: 'first' }, 'each namespace its own labels');
   });
 
   it('refuses a wrong digest or a short transfer and keeps nothing of it', async () => {

@@ -1,6 +1,7 @@
 // The supervisor API's write stream, reads, leases and events driven by a plain gRPC client (what
 // ctr cannot do on its own): a write cut off mid-way stays an ingest that a new stream resumes at
-// its offset, ingests are listed and aborted, a blob already there is refused AlreadyExists, a
+// its offset, ingests are listed and aborted, a blob already there is refused AlreadyExists (also
+// when it turns out to be one only at COMMIT, its labels kept), a
 // lease in the metadata holds what a call writes, a missing namespace or lease is refused, ranged
 // reads, and events published and forwarded by clients reach subscribers with their filters.
 import assert from 'node:assert/strict';
@@ -89,6 +90,28 @@ describe('supervisor API through a gRPC client', { timeout: 120_000, skip: !HAVE
     await rejectsWith(writeStream(content.raw, ns('t'), [{ action: 'STAT', ref: 'r2', expected }]), status.ALREADY_EXISTS, /content sha256:[0-9a-f]{64}: already exists/);
     await rejectsWith(writeStream(content.raw, ns('t'), [{ action: 'WRITE', ref: 'r3', offset: 5, data: Buffer.from('x') }]), status.OUT_OF_RANGE, /write @5 must occur at current offset 0/);
     await rejectsWith(writeStream(content.raw, ns('t'), [{ action: 'COMMIT', ref: 'r4', data: Buffer.from('abc'), expected: digestOf('abd') }]), status.FAILED_PRECONDITION, /content has digest .* want sha256/);
+  });
+
+  it('answers a commit of content the namespace has AlreadyExists, its labels kept; another namespace records it with its own', { timeout: 30_000 }, async () => {
+    const data = Buffer.from('committed more than once');
+    const digest = digestOf(data);
+    const info = async (name: string) => (await content.call('Info', { digest }, ns(name))).info as Message;
+    await writeStream(content.raw, ns('dup'), [{ action: 'COMMIT', ref: 'd1', data, labels: { owner: 'first' } }]);
+    const first = await info('dup');
+    // No expected digest (ctr content ingest, ctr images import): the bytes are known at COMMIT.
+    await rejectsWith(writeStream(content.raw, ns('dup'), [{ action: 'WRITE', ref: 'd2', data }, { action: 'COMMIT', offset: data.length, labels: { owner: 'second' } }]), status.ALREADY_EXISTS, /content sha256:[0-9a-f]{64}: already exists/);
+    // The expected digest first named at COMMIT, or in the first message: refused when it is seen.
+    await rejectsWith(writeStream(content.raw, ns('dup'), [{ action: 'WRITE', ref: 'd3', data }, { action: 'COMMIT', offset: data.length, expected: digest, labels: { owner: 'third' } }]), status.ALREADY_EXISTS, /blob with expected digest sha256:[0-9a-f]{64} exists/);
+    await rejectsWith(writeStream(content.raw, ns('dup'), [{ action: 'STAT', ref: 'd4', expected: digest, total: data.length }]), status.ALREADY_EXISTS, /content sha256:[0-9a-f]{64}: already exists/);
+    assert.deepEqual(await info('dup'), first, 'labels and times as the first commit left them');
+    assert.deepEqual((await content.call('ListStatuses', {}, ns('dup'))).statuses, [], 'no ingest left behind');
+    // Other namespaces: the blob becomes visible there with that commit's labels, with or without its bytes.
+    await writeStream(content.raw, ns('dup2'), [{ action: 'WRITE', ref: 'x', data }, { action: 'COMMIT', offset: data.length, labels: { owner: 'dup2' } }]);
+    const shared = await writeStream(content.raw, ns('dup3'), [{ action: 'STAT', ref: 'x', expected: digest, total: data.length }, { action: 'COMMIT', offset: data.length, total: data.length, expected: digest, labels: { owner: 'dup3' } }]);
+    assert.equal(shared[1]!.digest, digest);
+    assert.deepEqual((await info('dup2')).labels, { owner: 'dup2' });
+    assert.deepEqual((await info('dup3')).labels, { owner: 'dup3' });
+    assert.deepEqual((await info('dup')).labels, { owner: 'first' });
   });
 
   it('aborts an ingest, reads ranges, and shares a blob with another namespace without its bytes', { timeout: 30_000 }, async () => {

@@ -78,6 +78,12 @@ describe('supervisor API driven by ctr', { skip }, () => {
     assert.equal(rows(await ctr.ok(['content', 'active'], { ns: 'c' })).length, 0, 'no ingest left after the commit');
     const again = await ctr.run(['content', 'ingest', '--expected-digest', digest, 'other-ref'], { ns: 'c', input: data });
     assert.equal(again.code, 0, 'an existing blob is not written twice');
+    // Without an expected digest the store learns at commit that it has the bytes: ctr takes the
+    // AlreadyExists as done, and the blob keeps its labels.
+    const unexpected = await ctr.run(['content', 'ingest', 'third-ref'], { ns: 'c', input: data });
+    assert.equal(unexpected.code, 0, unexpected.stderr);
+    assert.match(await ctr.ok(['content', 'ls', 'labels.team==qa'], { ns: 'c' }), new RegExp(digest));
+    assert.equal(rows(await ctr.ok(['content', 'active'], { ns: 'c' })).length, 0);
     await ctr.ok(['content', 'rm', digest], { ns: 'c' });
     const gone = await ctr.run(['content', 'get', digest], { ns: 'c' });
     assert.notEqual(gone.code, 0);

@@ -48,6 +48,10 @@ function session(image: PushedImage): Step[] {
     { args: ['content', 'get', digest], ns: 'r', ok: true },
     { args: ['content', 'label', digest, 'team=qa'], ns: 'r' },
     { args: ['content', 'ls', 'labels.team==qa'], ns: 'r' },
+    // The same bytes again with no expected digest: AlreadyExists at commit, which ctr takes as
+    // done, and the labels stay.
+    { args: ['content', 'ingest', 'ref-again'], ns: 'r', input: blob, ok: true },
+    { args: ['content', 'ls'], ns: 'r' },
     { args: ['content', 'active'], ns: 'r' },
     { args: ['content', 'rm', digest], ns: 'r' },
     { args: ['content', 'get', digest], ns: 'r' },

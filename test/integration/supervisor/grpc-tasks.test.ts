@@ -1,7 +1,8 @@
 // containerd's containers and tasks services driven by Debian's real ctr (containerd 1.6) against
 // a test berthd: `ctr run` attached (output, exit status, --rm), detached with tasks ls/exec/kill/rm
 // and containers ls/info/rm, through a pty (-t) and reattached (tasks attach), with runc as the
-// BinaryName, namespaces kept apart (also from docker ps), a killed shim reported, and nothing
+// BinaryName, namespaces kept apart (also from docker ps), a killed shim reported, a forced delete
+// past a stopped shim, and nothing
 // left behind: no mounts, cgroups or shims.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -31,7 +32,7 @@ const shimsOf = (ns: string) => processesWhere('cmdline', (c) => {
   return /(^|\/)berth-shim$/.test(argv[0] ?? '') && argv.some((a, i) => a === '--namespace' && argv[i + 1] === ns);
 });
 
-const DETACHED = ['web', 'tty2', 'runc2', 'iso', 'survivor', 'doomed'];
+const DETACHED = ['web', 'tty2', 'runc2', 'iso', 'survivor', 'doomed', 'frozen-shim'];
 
 describe('tasks through ctr', { skip }, () => {
   const started = Date.now() - 1000;
@@ -225,6 +226,25 @@ describe('tasks through ctr', { skip }, () => {
     await waitFor(async () => rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B }))[0]?.[2] === 'STOPPED', 10_000);
     await ctr.ok(['tasks', 'rm', 'doomed'], { ns: NS_B });
     await ctr.ok(['containers', 'rm', 'doomed'], { ns: NS_B });
+  });
+
+  it('ends ctr task delete --force of a task whose shim is stopped within the kill timeout', { timeout: 60_000 }, async () => {
+    await ctr.ok(['run', '-d', image.name, 'frozen-shim', 'sleep', '60'], { ns: NS_B });
+    const [shim] = shimsOf(NS_B);
+    assert.ok(shim, 'the shim runs');
+    process.kill(shim, 'SIGSTOP');
+    try {
+      // ctr kills, waits for the exit, then deletes: the wait ends once the silent shim is killed.
+      const t0 = Date.now();
+      const r = await ctr.run(['tasks', 'rm', '-f', 'frozen-shim'], { ns: NS_B, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(Date.now() - t0 < 10_000 + 5000, `ctr returned in ${Date.now() - t0} ms`);
+      assert.deepEqual(rows(await ctr.ok(['tasks', 'ls'], { ns: NS_B })), []);
+      assert.deepEqual(shimsOf(NS_B), []);
+      await ctr.ok(['containers', 'rm', 'frozen-shim'], { ns: NS_B });
+    } finally {
+      try { process.kill(shim, 'SIGKILL'); } catch { /* gone, as it should be */ }
+    }
   });
 
   it('leaves no mounts, cgroups or shims behind', async () => {

@@ -2,12 +2,13 @@
 // namespace: info, list (filters on digest and labels), update (labels), delete, read (ranges,
 // streamed), and the write stream — STAT, WRITE and COMMIT messages on one ingest ref, resumable
 // (a new stream on the same ref continues at its offset), and answered AlreadyExists as soon as
-// the expected blob is in the namespace. Writes and commits are held by the call's lease.
+// the expected blob is in the namespace, or at COMMIT when the bytes turn out to be content the
+// namespace has (its labels are not replaced). Writes and commits are held by the call's lease.
 import { once } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import { exists, invalid } from '../../../common/errors.js';
 import { parseDigest } from '../../../common/digest.js';
-import type { ContentInfo, ContentWriter, IngestStatus } from '../../content/store.js';
+import { ContentExists, type ContentInfo, type ContentWriter, type IngestStatus } from '../../content/store.js';
 import { labelField, parseFilters } from '../../filters.js';
 import type { CallContext } from '../call.js';
 import { maskPaths, timestamp, updateLabels } from '../convert.js';
@@ -120,7 +121,10 @@ async function writeSession(ctx: CallContext, first: Message, next: () => Promis
   const content = ctx.supervisor.content(ns);
   let expected: string | undefined = first.expected || undefined;
   let total: number | undefined = Number(first.total) > 0 ? Number(first.total) : undefined;
-  if (expected && content.has(validDigest(expected))) throw exists(`content ${expected}: already exists`);
+  if (expected && content.has(validDigest(expected))) {
+    ctx.hold({ type: 'content', id: expected }); // as containerd: the caller's lease holds what it found
+    throw exists(`content ${expected}: already exists`);
+  }
   ctx.hold({ type: 'ingest', id: ref });
   const w: ContentWriter = await content.writer(ref, { expected, total, reuse: true });
   try {
@@ -145,7 +149,11 @@ async function writeSession(ctx: CallContext, first: Message, next: () => Promis
         if (req.data?.length) await w.write(req.data as Buffer);
         msg.offset = w.offset;
         if (req.action === 'COMMIT') {
-          const digest = await w.commit({ size: total, expected, labels: req.labels && Object.keys(req.labels).length ? req.labels : undefined });
+          const digest = await w.commit({ size: total, expected, labels: req.labels && Object.keys(req.labels).length ? req.labels : undefined }).catch((err: unknown) => {
+            // Content the namespace has already: AlreadyExists, its labels kept; the lease holds it all the same.
+            if (err instanceof ContentExists) ctx.hold({ type: 'content', id: err.digest });
+            throw err;
+          });
           ctx.hold({ type: 'content', id: digest });
           msg.digest = digest;
         } else msg.digest = w.digest();

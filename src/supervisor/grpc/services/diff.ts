@@ -17,6 +17,7 @@ import { MediaType } from '../../../image/manifest.js';
 import { zstd } from '../../../image/zstd.js';
 import { mountAll, unmountAll } from '../../../sys/mount.js';
 import type { Mount } from '../../snapshots/types.js';
+import { ContentExists } from '../../content/store.js';
 import type { CallContext } from '../call.js';
 import { fromDescriptor, toDescriptor, toMounts } from '../convert.js';
 import { unary, type HandlerEnv, type Implementation } from '../handlers.js';
@@ -134,7 +135,14 @@ async function diff(ctx: CallContext, req: Message) {
     const diffId = `sha256:${uncompressed.digest('hex')}`;
     const labels = { ...(req.labels ?? {}), ...(compression ? { [UNCOMPRESSED_LABEL]: diffId } : {}) };
     const size = w.offset;
-    const digest = await w.commit({ labels });
+    const digest = await w.commit({ labels }).catch((err: unknown) => {
+      if (!(err instanceof ContentExists)) throw err;
+      // The same diff made before: as containerd's walking differ, its labels stay, and only an
+      // uncompressed label it lacks is added.
+      const have = content.info(err.digest).labels;
+      if (compression && !have[UNCOMPRESSED_LABEL]) content.setLabels(err.digest, { ...have, [UNCOMPRESSED_LABEL]: diffId });
+      return err.digest;
+    });
     ctx.hold({ type: 'content', id: digest });
     return { diff: fromDescriptor({ mediaType, digest, size }) };
   } catch (err) {
