@@ -9,12 +9,18 @@ import type { ContainerServiceDeps } from './service.js';
 
 type TeardownDeps = Pick<ContainerServiceDeps, 'tasks' | 'namespace' | 'networking' | 'volumes' | 'execRoot' | 'warn'>;
 
-/** Deletes the container's task and its shim, if there is one. */
-export async function deleteTask(deps: TeardownDeps, id: string): Promise<void> {
+/**
+ * Deletes the container's task and its shim, if there is one. With keepOnUnavailable, a task whose
+ * process could not be killed (the supervisor's UNAVAILABLE) fails the call: a removal must not
+ * go on and forget a task that is still there.
+ */
+export async function deleteTask(deps: TeardownDeps, id: string, opts: { keepOnUnavailable?: boolean } = {}): Promise<void> {
   try {
     await deps.tasks.delete(deps.namespace, id, true);
   } catch (err) {
-    if (!(err instanceof BerthError && err.code === 'NOT_FOUND')) deps.warn?.(`container ${id.slice(0, 12)}: deleting its task: ${(err as Error).message}`);
+    if (err instanceof BerthError && err.code === 'NOT_FOUND') return;
+    if (opts.keepOnUnavailable && err instanceof BerthError && err.code === 'UNAVAILABLE') throw err;
+    deps.warn?.(`container ${id.slice(0, 12)}: deleting its task: ${(err as Error).message}`);
   }
 }
 

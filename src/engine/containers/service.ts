@@ -57,6 +57,9 @@ export interface ContainerServiceDeps {
   warn?: (message: string) => void;
 }
 
+/** How long a forced removal waits for the exit after SIGKILL (Docker's wait, too). */
+const KILL_WAIT_MS = 10_000;
+
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 export class ContainerService {
@@ -301,14 +304,17 @@ export class ContainerService {
     if (c.State.Running) {
       const exited = this.exits.taskExit(c.ID);
       c.ManuallyStopped = true;
-      c.HostConfig.AutoRemove = false; // this removal is the one that happens
       this.deps.store.save(c);
       await this.deps.tasks.kill(this.deps.namespace, c.ID, 9, { all: true }).catch(() => {});
-      const exit = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]);
-      await this.onExit(c.ID, exit ?? { status: 137, oomKilled: false, exitedAt: new Date() });
+      const exit = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), KILL_WAIT_MS).unref())]);
+      // As Docker: a process that does not die (frozen by someone else, uninterruptible) keeps its
+      // container, rather than a record removed over a task, shim and cgroup nothing would find again.
+      if (!exit) throw new BerthError('INTERNAL', `Could not kill running container ${c.ID}, cannot remove - tried to kill container, but did not receive an exit event`);
+      c.HostConfig.AutoRemove = false; // this removal is the one that happens
+      await this.onExit(c.ID, exit);
     }
+    await deleteTask(this.deps, c.ID, { keepOnUnavailable: true });
     c.State = { ...c.State, Status: 'removing' };
-    await deleteTask(this.deps, c.ID);
     await releaseNetwork(this.deps, c);
     unmountRun(this.deps.execRoot, c.ID);
     rmSync(containerBundleDir(this.deps.execRoot, c.ID), { recursive: true, force: true });
