@@ -5,6 +5,7 @@ import { answerUpgrade, bridge, parseDetachKeys, readUpgradeBody } from '../atta
 import { decodeBody } from '../decode.js';
 import { readJson, sendJson } from '../http.js';
 import { EXEC_CONFIG, EXEC_START } from '../shapes.js';
+import { frame } from '../../engine/containers/logs.js';
 import type { Ctx, Router } from '../router.js';
 
 async function create(ctx: Ctx): Promise<void> {
@@ -35,11 +36,22 @@ async function start(ctx: Ctx): Promise<void> {
     return void ctx.socket!.end();
   }
   const streams = (['stdin', 'stdout', 'stderr'] as const).filter((s) => (s === 'stdin' ? x.OpenStdin : s === 'stdout' ? x.OpenStdout : x.OpenStderr));
-  await e.execs.start(x.ID, { tty: body.Tty, attached: true });
-  if (body.ConsoleSize && (body.Tty ?? x.ProcessConfig.tty)) await e.execs.resize(x.ID, body.ConsoleSize[0], body.ConsoleSize[1]).catch(() => {});
+  const tty = body.Tty ?? x.ProcessConfig.tty;
+  if (ctx.socket) {
+    // The 101 goes out before the process starts, as Docker's: a client that reads the answer's
+    // headers through a buffer (docker-py, for one) loses output that came in the same read.
+    answerUpgrade(ctx.socket, true);
+    try {
+      await e.execs.start(x.ID, { tty: body.Tty, attached: true });
+    } catch (err) {
+      // Too late for an HTTP error: Docker writes it on the stream; its exit code is inspected.
+      ctx.socket.end(frame('stdout', Buffer.from(`${(err as Error).message}\r\n`), tty));
+      return;
+    }
+  } else await e.execs.start(x.ID, { tty: body.Tty, attached: true });
+  if (body.ConsoleSize && tty) await e.execs.resize(x.ID, body.ConsoleSize[0], body.ConsoleSize[1]).catch(() => {});
   const shim = await e.tasks.attach(e.config.namespace, x.ContainerID, [...streams], x.ID);
   if (ctx.socket) {
-    answerUpgrade(ctx.socket, true);
     await bridge(ctx.socket, head, shim, {
       stdin: x.OpenStdin,
       detachKeys: parseDetachKeys(x.DetachKeys || undefined),
@@ -49,7 +61,7 @@ async function start(ctx: Ctx): Promise<void> {
   }
   // Without an upgrade: the output as the response body, stdin not read.
   const res = ctx.res!;
-  res.writeHead(200, { 'Content-Type': (body.Tty ?? x.ProcessConfig.tty) ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   for await (const chunk of shim) res.write(chunk);
   res.end();
 }

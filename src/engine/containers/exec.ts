@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalid, notFound, precondition } from '../../common/errors.js';
+import { BerthError, invalid, notFound, precondition } from '../../common/errors.js';
 import type { Process, Spec } from '../../runtime/spec/types.js';
 import type { EventLog } from '../events.js';
 import type { ContainerService } from './service.js';
@@ -104,7 +104,13 @@ export class ExecService {
     }
     const tty = opts.tty ?? x.ProcessConfig.tty;
     const proc: Process = { ...base, terminal: tty, args: [x.ProcessConfig.entrypoint, ...x.ProcessConfig.arguments], env, cwd: x.WorkingDir || base.cwd, user: x.ProcessConfig.user ? resolveUser(x.ProcessConfig.user, c.HostConfig.GroupAdd, readUserDatabase(join(this.execRoot, 'containers', c.ID, 'rootfs'))) : base.user };
-    x.Pid = await this.containers.deps.tasks.exec(this.containers.deps.namespace, c.ID, x.ID, proc, { terminal: tty, stdin: x.OpenStdin, holdOutputMs: opts.attached ? HOLD_OUTPUT_MS : undefined });
+    try {
+      x.Pid = await this.containers.deps.tasks.exec(this.containers.deps.namespace, c.ID, x.ID, proc, { terminal: tty, stdin: x.OpenStdin, holdOutputMs: opts.attached ? HOLD_OUTPUT_MS : undefined });
+    } catch (err) {
+      // As Docker: an exec that never ran exits 126, whatever the reason, in the words it uses.
+      x.ExitCode = 126;
+      throw new BerthError('INVALID_ARGUMENT', `OCI runtime exec failed: ${(err as Error).message}`, { cause: err });
+    }
     x.Running = true;
     this.events.publish('container', `exec_start: ${[x.ProcessConfig.entrypoint, ...x.ProcessConfig.arguments].join(' ')}`, c.ID, { execID: x.ID, name: c.Name.slice(1), image: c.Config.Image ?? '' });
     return x;

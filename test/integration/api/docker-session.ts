@@ -88,6 +88,9 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.equal(await ok('inspect', '-f', '{{.State.Running}} {{.Name}} {{.Config.Hostname}}', 'web'), `true /web ${id.slice(0, 12)}`);
     assert.equal(await ok('exec', 'web', 'echo', 'hi'), 'hi');
     assert.equal((await d.docker(['exec', 'web', 'sh', '-c', 'exit 4'])).code, 4);
+    const missing = await d.docker(['exec', 'web', 'no-such-command']);
+    assert.equal(missing.code, 126, 'an exec that never ran: 126, whatever the reason');
+    assert.match(missing.stdout, /^OCI runtime exec failed: .*"no-such-command": executable file not found in \$PATH/, 'the error, on the stream');
     assert.equal(await ok('exec', '-e', 'X=1', '-w', '/tmp', 'web', 'sh', '-c', 'echo $X $(pwd)'), '1 /tmp');
     assert.equal(await ok('exec', '-u', 'nobody', 'web', 'id', '-u'), '65534', 'a user name, resolved in the container');
     await waitFor(async () => (await ok('logs', 'web')) === 'started');
@@ -211,11 +214,12 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
     // Without --since or --until only new events come: docker-compose's `logs -f` looks up each
     // container a replayed "start" names, and fails on one removed since.
-    const live = d.docker(['events', '--filter', 'container=hc', '--filter', 'event=create', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}'], { timeoutMs: 3000 });
-    await new Promise((r) => setTimeout(r, 1000));
+    const live = d.docker(['events', '--filter', 'container=hc', '--filter', 'event=create', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}'], { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 2000)); // the CLI has subscribed by then
     await ok('pause', 'hc');
     await ok('unpause', 'hc');
-    assert.equal((await live).stdout, 'pause\nunpause\n');
+    const seen = (await live).stdout;
+    assert.equal(seen, 'pause\nunpause\n', `new events only: ${JSON.stringify(seen)}`);
     await ok('rm', '-f', 'hc');
   });
 
