@@ -53,22 +53,25 @@ async function archiveHead(ctx: Ctx): Promise<void> {
   await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
     const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
     ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(host, parts) }).end();
-  });
+  }, { withMounts: true });
 }
 
 async function archiveGet(ctx: Ctx): Promise<void> {
   await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
     const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
     const header = statHeader(host, parts);
-    const base = parts.at(-1) ?? '.';
-    const parent = join(host, '..');
-    const changes: Change[] = [{ path: base, kind: 'add' }];
+    // The entries are named from the path's last part. The root's are "/bin", "/etc"…, as Docker
+    // names them: the CLI puts its destination's name in front (cp ctr:/ out gives out/bin).
+    const root = parts.length === 0;
+    const base = parts.at(-1) ?? '';
+    const parent = root ? host : join(host, '..');
+    const changes: Change[] = root ? [] : [{ path: base, kind: 'add' }];
     if (lstatSync(host).isDirectory()) for (const c of naiveChanges(undefined, host)) changes.push({ path: `${base}/${c.path}`, kind: 'add' });
     const res = ctx.res!;
     res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': header });
     for await (const chunk of writeLayer(parent, changes)) if (!(await writeChunk(res, chunk))) break;
     res.end();
-  });
+  }, { withMounts: true });
 }
 
 async function archivePut(ctx: Ctx): Promise<void> {
@@ -77,11 +80,19 @@ async function archivePut(ctx: Ctx): Promise<void> {
     const dir = resolveDir(rootfs, cleanEntryPath(posix.resolve('/', path)));
     if (!existsSync(dir)) throw notFound(`Could not find the file ${path} in container ${ctx.params.id}`);
     if (!lstatSync(dir).isDirectory()) throw invalid(`extraction point is not a directory: ${path}`);
-    if (ctx.engine.containers.get(ctx.params.id!).HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
+    // As Docker: files go into a writable volume or bind even on a read-only rootfs, never into a
+    // read-only one (the innermost mount holding the path decides).
+    const c = ctx.engine.containers.get(ctx.params.id!);
+    const target = posix.resolve('/', path);
+    const mount = (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && isUnderPath(target, m.Destination)).sort((a, b) => b.Destination.length - a.Destination.length)[0];
+    if (mount && !mount.RW) throw invalid('mounted volume is marked read-only');
+    if (!mount && c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
     await applyLayer(dir, ctx.req, 'literal');
     ctx.res!.writeHead(200).end();
-  });
+  }, { withMounts: true });
 }
+
+const isUnderPath = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir.replace(/\/+$/, '')}/`);
 
 const INIT_PATHS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv', '/dev/console']);
 

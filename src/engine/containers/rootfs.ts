@@ -2,18 +2,36 @@
 // export, diff, build steps) and its sizes (inspect --size, ps -s, system df).
 import { mkdirSync } from 'node:fs';
 import { isMountPoint, mountAll, unmountAll } from '../../sys/mount.js';
+import { mountForCopy } from '../../volume/copy-mounts.js';
 import type { ContainerRecord } from './record.js';
 import { runRootfs } from './run-bundle.js';
 import type { ContainerServiceDeps } from './service.js';
 
 /**
  * Runs `fn` with the container's root filesystem mounted on the host: the running container's own
- * mount, or a mount made for the call and taken down after it. The caller holds the container's
- * turn, so a stop or rm does not unmount the tree under `fn`.
+ * mount, or a mount made for the call and taken down after it; with `withMounts` (docker cp), its
+ * volumes, binds and /etc files mounted over it for the call (see volume/copy-mounts.ts). The
+ * caller holds the container's turn, so a stop or rm does not unmount the tree under `fn`.
  */
 export async function withMountedRootfs<T>(
-  deps: Pick<ContainerServiceDeps, 'store' | 'tasks' | 'namespace' | 'snapshotter' | 'execRoot' | 'warn'>, c: ContainerRecord, fn: (rootfs: string) => Promise<T>,
+  deps: RootfsDeps, c: ContainerRecord, fn: (rootfs: string) => Promise<T>, opts: { withMounts?: boolean } = {},
 ): Promise<T> {
+  if (!opts.withMounts) return withRootfsOnly(deps, c, fn);
+  return withRootfsOnly(deps, c, async (rootfs) => {
+    const files = [['hostname', c.HostnamePath], ['hosts', c.HostsPath], ['resolv.conf', c.ResolvConfPath]]
+      .filter(([, source]) => source).map(([name, source]) => ({ source: source!, destination: `/etc/${name}` }));
+    const unmount = mountForCopy(deps.volumes, c.MountPoints ?? [], rootfs, { holder: `${c.ID}-copy`, files });
+    try {
+      return await fn(rootfs);
+    } finally {
+      unmount();
+    }
+  });
+}
+
+type RootfsDeps = Pick<ContainerServiceDeps, 'store' | 'tasks' | 'namespace' | 'snapshotter' | 'execRoot' | 'volumes' | 'warn'>;
+
+async function withRootfsOnly<T>(deps: RootfsDeps, c: ContainerRecord, fn: (rootfs: string) => Promise<T>): Promise<T> {
   const rootfs = runRootfs(deps.execRoot, c.ID);
   const now = deps.store.get(c.ID);
   if (now.State.Running) {

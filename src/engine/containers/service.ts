@@ -344,12 +344,13 @@ export class ContainerService {
 
   /**
    * Runs `fn` with the container's root filesystem mounted on the host (cp, export, diff): the
-   * running container's own mount, or a mount made for the call and taken down after it. In the
-   * container's turn, so a stop or rm does not unmount the tree under `fn`.
+   * running container's own mount, or a mount made for the call and taken down after it; with
+   * `withMounts` (cp), its volumes, binds and /etc files over it as well. In the container's turn,
+   * so a stop or rm does not unmount the tree under `fn`.
    */
-  async withRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+  async withRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>, opts: { withMounts?: boolean } = {}): Promise<T> {
     const c = this.get(ref);
-    return this.serialize(c.ID, () => withMountedRootfs(this.deps, c, fn));
+    return this.serialize(c.ID, () => withMountedRootfs(this.deps, c, fn, opts));
   }
 
   /** POST /containers/{id}/update: new limits, live when it runs, and a new restart policy. */

@@ -179,6 +179,35 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.match(await ok('stats', '--no-stream', '--format', '{{.MemUsage}}', 'web'), /\/ 64MiB$/);
   });
 
+  it('cp sees what the container sees: its volumes, binds and /etc files, running or stopped', async () => {
+    mkdirSync(join(work, 'bound'), { recursive: true });
+    writeFileSync(join(work, 'bound', 'h.txt'), 'bound file\n');
+    writeFileSync(join(work, 'into.txt'), 'copied in\n');
+    await ok('run', '-d', '--name', 'cpv', '--network', 'none', '--hostname', 'cphost', '-v', 'cpvol:/vol', '-v', `${join(work, 'bound')}:/bound:ro`, 'bb', 'sh', '-c', 'echo in-volume > /vol/f; exec sleep 1000');
+    await waitFor(async () => (await d.docker(['exec', 'cpv', 'cat', '/vol/f'])).stdout === 'in-volume\n');
+    const copiedOut = async (path: string) => {
+      const to = join(work, `out-${Math.random().toString(36).slice(2)}`);
+      await ok('cp', `cpv:${path}`, to);
+      return readFileSync(to, 'utf8');
+    };
+    assert.equal(await copiedOut('/vol/f'), 'in-volume\n', 'from a volume');
+    assert.equal(await copiedOut('/bound/h.txt'), 'bound file\n', 'from a bind');
+    assert.equal(await copiedOut('/etc/hostname'), 'cphost\n', 'the hostname file the container sees');
+    await ok('cp', join(work, 'into.txt'), 'cpv:/vol/');
+    assert.equal(await ok('exec', 'cpv', 'cat', '/vol/into.txt'), 'copied in', 'into a volume');
+    const readOnly = await d.docker(['cp', join(work, 'into.txt'), 'cpv:/bound/']);
+    assert.notEqual(readOnly.code, 0);
+    assert.match(readOnly.stderr, /mounted volume is marked read-only/);
+    assert.equal(existsSync(join(work, 'bound', 'into.txt')), false);
+    await ok('stop', '-t', '0', 'cpv');
+    assert.equal(await copiedOut('/vol/into.txt'), 'copied in\n', 'a stopped container\'s volume');
+    await ok('cp', 'cpv:/', join(work, 'whole'));
+    assert.ok(existsSync(join(work, 'whole', 'bin', 'busybox')), 'cp of / copies the tree');
+    assert.equal(readFileSync(join(work, 'whole', 'vol', 'f'), 'utf8'), 'in-volume\n', 'with its volumes');
+    await ok('rm', 'cpv');
+    await ok('volume', 'rm', 'cpvol');
+  });
+
   it('drives terminals through a pty: run -it, exec -it, attach and ctrl-p ctrl-q, stdin pipes, logs -f', async () => {
     // `script` gives the docker CLI a pseudo-terminal; the keystrokes come from a timed shell.
     const pty = (keys: string, command: string) => runCommand('sh', ['-c', `(${keys}) | script -qfec ${JSON.stringify(command)} /dev/null`], { timeoutMs: 30_000 });
