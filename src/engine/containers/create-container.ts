@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { HostConfig } from './api-types.js';
 import { checkCreateBody, commandOf, logOptions, mergeImageConfig } from './create.js';
+import { checkLinks } from './links.js';
 import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
@@ -24,6 +25,7 @@ export function createContainer(
   const fullName = containerName(name, (n) => deps.store.list().some((c) => c.Name === n));
   if (!merged.Hostname) merged.Hostname = host.NetworkMode === 'host' ? readHostname() : id.slice(0, 12);
   const h: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...host };
+  h.Links = checkLinks(h, fullName, (ref) => deps.store.find(ref));
   const networks = deps.networking.planEndpoints(h, body.NetworkingConfig?.EndpointsConfig);
   const dir = deps.store.dir(id);
   const volumes = resolveMounts(deps.volumes, {

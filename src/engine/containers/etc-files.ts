@@ -31,7 +31,7 @@ export function resolvConf(h: HostConfig, hostNetwork: boolean, hostFile = '/etc
   return `${lines.join('\n')}\n`;
 }
 
-export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolean, addresses: string[] = []): string {
+export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolean, addresses: string[] = [], linkLines: readonly string[] = []): string {
   const base = hostNetwork ? readOr('/etc/hosts', '') : [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -46,15 +46,15 @@ export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolea
     return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
   });
   const self = hostNetwork ? [] : addresses.map((a) => `${a}\t${c.Hostname}${c.Domainname ? ` ${c.Hostname}.${c.Domainname}` : ''}`);
-  return base + [...extra, ...self].map((l) => `${l}\n`).join('');
+  return base + [...extra, ...linkLines, ...self].map((l) => `${l}\n`).join('');
 }
 
-/** Writes the three files into the container's directory; returns their paths. */
-export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, addresses: string[] = [], resolvConfText?: string): EtcFiles {
+/** Writes the three files into the container's directory; `linkLines` are its --link entries. */
+export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, addresses: string[] = [], resolvConfText?: string, linkLines: readonly string[] = []): EtcFiles {
   const hostNetwork = h.NetworkMode === 'host';
   const paths = { hostname: join(dir, 'hostname'), hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf') };
   writeFileSync(paths.hostname, `${c.Hostname ?? ''}\n`);
-  writeFileSync(paths.hosts, hostsFile(c, h, hostNetwork, addresses));
+  writeFileSync(paths.hosts, hostsFile(c, h, hostNetwork, addresses, linkLines));
   writeFileSync(paths.resolvConf, resolvConfText ?? resolvConf(h, hostNetwork));
   return paths;
 }

@@ -12,6 +12,7 @@ import { boundingCapabilities } from '../../sys/proc.js';
 import { prepareMounts } from '../../volume/mounts.js';
 import { containerBundleDir } from './containerd-view.js';
 import { writeEtcFiles } from './etc-files.js';
+import { linkSettings } from './links.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
 import { sharedNamespaces } from './shared-namespaces.js';
@@ -34,10 +35,11 @@ export const runShmDir = (execRoot: string, id: string): string => join(containe
 export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 'volumes' | 'networking' | 'execRoot' | 'cgroupParent'>, c: ContainerRecord): Promise<void> {
   const rootfs = runRootfs(deps.execRoot, c.ID);
   if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
+  const links = linkSettings(c, (ref) => deps.store.find(ref)); // first: a linked container that is down fails the start
   const mounts = prepareMounts(deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
   const net = await deps.networking.attach(c);
   const netnsPath = net.netnsPath;
-  const etc = writeEtcFiles(deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf);
+  const etc = writeEtcFiles(deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf, links.hosts);
   const shared = sharedNamespaces(c, netnsPath, (ref) => deps.store.find(ref), (id) => runShmDir(deps.execRoot, id));
   if (ipcKind(c.HostConfig.IpcMode) === 'shareable') shared.shmPath = mountShareableShm(runShmDir(deps.execRoot, c.ID), c.HostConfig.ShmSize || DEFAULT_SHM_SIZE);
   const spec = buildSpec(c.Config, c.HostConfig, {
@@ -50,6 +52,7 @@ export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 
     cgroupsPath: `${c.HostConfig.CgroupParent || deps.cgroupParent}/${c.ID}`,
     hostCapabilities: capabilityNames(boundingCapabilities()),
     initBinary: c.HostConfig.Init ? initBinaryPath() : undefined,
+    linkedEnv: links.env,
   });
   writeFileSync(join(containerBundleDir(deps.execRoot, c.ID), 'config.json'), JSON.stringify(spec));
 }

@@ -9,7 +9,15 @@ export function exitCodeForStartError(message: string): number {
   return 128;
 }
 
+/** A start the engine itself refuses (a linked container that is down): its words reach the user as they are. */
+export class StartRefused extends BerthError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
+  }
+}
+
 export function startError(err: unknown): BerthError {
+  if (err instanceof StartRefused) return err;
   // strerror's capitals lowered as Go prints errno: the CLI looks for "no such file or directory"
   // (exit 127) and "permission denied" (126) in the message.
   const message = (err as Error).message.replace(/No such file or directory|Permission denied|Is a directory|Not a directory/g, (m) => m.toLowerCase());

@@ -179,6 +179,28 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.match(await ok('stats', '--no-stream', '--format', '{{.MemUsage}}', 'web'), /\/ 64MiB$/);
   });
 
+  it('links containers on the default bridge: /etc/hosts and environment; a stopped one fails the start', async () => {
+    await ok('run', '-d', '--name', 'linked', '-e', 'SECRET=s3', '--expose', '5432', 'bb', 'sleep', '1000');
+    const ip = await ok('inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'linked');
+    const hostname = await ok('inspect', '-f', '{{.Config.Hostname}}', 'linked');
+    const seen = await ok('run', '--rm', '--name', 'linking', '--link', 'linked:db', 'bb', 'sh', '-c', 'grep -w db /etc/hosts; env | grep ^DB_ | sort');
+    assert.equal(seen, [
+      `${ip}\tdb ${hostname} linked`,
+      'DB_ENV_SECRET=s3', 'DB_NAME=/linking/db', `DB_PORT=tcp://${ip}:5432`, `DB_PORT_5432_TCP=tcp://${ip}:5432`,
+      `DB_PORT_5432_TCP_ADDR=${ip}`, 'DB_PORT_5432_TCP_PORT=5432', 'DB_PORT_5432_TCP_PROTO=tcp',
+    ].join('\n'));
+    await ok('create', '--name', 'linking', '--link', 'linked', 'bb', 'true');
+    assert.equal(await ok('inspect', '-f', '{{json .HostConfig.Links}}', 'linking'), '["/linked:/linking/linked"]');
+    await ok('stop', '-t', '0', 'linked');
+    const down = await d.docker(['start', 'linking']);
+    assert.notEqual(down.code, 0);
+    assert.match(down.stderr, /Cannot link to a non running container: \/linked AS \/linking\/linked/);
+    const missing = await d.docker(['create', '--link', 'no-such-container:x', 'bb', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /could not get container for no-such-container/);
+    await ok('rm', 'linking', 'linked');
+  });
+
   it('cp sees what the container sees: its volumes, binds and /etc files, running or stopped', async () => {
     mkdirSync(join(work, 'bound'), { recursive: true });
     writeFileSync(join(work, 'bound', 'h.txt'), 'bound file\n');
