@@ -40,6 +40,12 @@ export abstract class SnapshotterBase implements Snapshotter {
   private readonly publish?: Publish;
   /** Deletions of layer directories running in the background (see discard). */
   private readonly removals = new Set<Promise<void>>();
+  /**
+   * The metadata, read from its file once and kept: this object (with its namespace views, which
+   * share this holder) is the file's only writer. A change works on a copy, which replaces it
+   * only once written, so a failed write leaves both as they were.
+   */
+  private readonly cache: { meta?: Metadata } = {};
 
   constructor(readonly root: string, opts: SnapshotterOptions = {}) {
     this.namespace = validateNamespace(opts.namespace ?? DEFAULT_NAMESPACE);
@@ -62,7 +68,17 @@ export abstract class SnapshotterBase implements Snapshotter {
     return join(this.root, 'metadata.json');
   }
 
+  /** The metadata as it is: for reading only. */
+  private read(): Metadata {
+    return (this.cache.meta ??= this.loadFile());
+  }
+
+  /** A copy of the metadata to change and save. */
   private load(): Metadata {
+    return structuredClone(this.read());
+  }
+
+  private loadFile(): Metadata {
     let raw: { nextId: number; namespaces?: Metadata['namespaces']; snapshots?: Record<string, Record_> };
     try {
       raw = JSON.parse(readFileSync(this.metaPath(), 'utf8'));
@@ -77,16 +93,22 @@ export abstract class SnapshotterBase implements Snapshotter {
   private save(m: Metadata): void {
     for (const [ns, keys] of Object.entries(m.namespaces)) if (Object.keys(keys).length === 0) delete m.namespaces[ns];
     writeFileAtomic(this.metaPath(), JSON.stringify(m), 0o600);
+    this.cache.meta = m;
   }
 
-  /** This namespace's key space. */
+  /** This namespace's key space, made if missing (in a copy being changed). */
   private keys(m: Metadata): Record<string, Record_> {
     return (m.namespaces[this.namespace] ??= {});
   }
 
+  /** This namespace's key space, for reading. */
+  private keysOf(m: Metadata): Record<string, Record_> {
+    return m.namespaces[this.namespace] ?? {};
+  }
+
   /** The namespaces that hold snapshots. */
   namespaces(): string[] {
-    return Object.keys(this.load().namespaces);
+    return Object.keys(this.read().namespaces);
   }
 
   protected dirOf(id: number): { fs: string; work: string } {
@@ -118,12 +140,12 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   private removeStrays(): void {
-    const ids = new Set(Object.values(this.load().namespaces).flatMap((keys) => Object.values(keys).map((s) => String(s.id))));
+    const ids = new Set(Object.values(this.read().namespaces).flatMap((keys) => Object.values(keys).map((s) => String(s.id))));
     for (const name of readdirSync(join(this.root, 'snapshots'))) if (!ids.has(name)) rmSync(join(this.root, 'snapshots', name), { recursive: true, force: true });
   }
 
   private get(m: Metadata, key: string): Record_ {
-    const s = this.keys(m)[key];
+    const s = this.keysOf(m)[key];
     if (!s) throw notFound(`snapshot ${key} does not exist: not found`);
     return s;
   }
@@ -171,7 +193,7 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   mounts(key: string): Mount[] {
-    const m = this.load();
+    const m = this.read();
     const s = this.get(m, key);
     if (s.kind === 'committed') throw precondition(`snapshot ${key} is committed: prepare or view on top of it to mount it`);
     return this.mountsOf(s.kind, this.dirOf(s.id), this.parentDirs(m, s.parent));
@@ -209,7 +231,7 @@ export abstract class SnapshotterBase implements Snapshotter {
   }
 
   stat(key: string): SnapshotInfo {
-    const { id: _id, ...info } = this.get(this.load(), key);
+    const { id: _id, ...info } = structuredClone(this.get(this.read(), key));
     return info;
   }
 
@@ -225,11 +247,11 @@ export abstract class SnapshotterBase implements Snapshotter {
 
   /** Every snapshot of the namespace, by key (containerd lists in its database's byte order). */
   list(): SnapshotInfo[] {
-    return Object.values(this.keys(this.load())).map(({ id: _id, ...info }) => info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return Object.values(structuredClone(this.keysOf(this.read()))).map(({ id: _id, ...info }) => info).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   usage(key: string): Usage {
-    const s = this.get(this.load(), key);
+    const s = this.get(this.read(), key);
     return diskUsage(this.dirOf(s.id).fs);
   }
 }
