@@ -44,3 +44,11 @@ export function makeBundle(args: string[] = ['true'], edit?: (spec: Spec) => voi
   bundle.save();
   return bundle;
 }
+
+/** Makes a busybox root filesystem under `work` and imports it into the daemon as `ref` (bb:latest). */
+export async function importBusyboxImage(d: { docker(args: string[]): Promise<{ code: number; stderr: string }> }, work: string, ref = 'bb:latest'): Promise<void> {
+  makeBusyboxRootfs(join(work, 'rootfs'));
+  execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', join(work, 'rootfs.tar'), '.']);
+  const r = await d.docker(['import', join(work, 'rootfs.tar'), ref]);
+  if (r.code !== 0) throw new Error(`docker import: ${r.stderr}`);
+}

@@ -5,11 +5,10 @@
 // docker-compose is not installed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBusyboxRootfs } from '../../helpers/busybox.js';
+import { importBusyboxImage } from '../../helpers/busybox.js';
 import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
 import { cleanupDir, haveCommand, runCommand, waitFor } from '../../helpers/runtime.js';
 
@@ -30,9 +29,7 @@ describe('docker-compose against berthd', { skip: !haveCommand('docker-compose')
 
   before(async () => {
     d = await startBerthd();
-    makeBusyboxRootfs(join(work, 'rootfs'));
-    execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', join(work, 'rootfs.tar'), '.']);
-    assert.equal((await d.docker(['import', join(work, 'rootfs.tar'), 'bb:latest'])).code, 0);
+    await importBusyboxImage(d, work);
     mkdirSync(project);
     writeFileSync(join(project, 'docker-compose.yml'), [
       'version: "3.8"',

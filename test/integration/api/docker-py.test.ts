@@ -5,11 +5,11 @@
 // is not installed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBusyboxRootfs } from '../../helpers/busybox.js';
+import { importBusyboxImage } from '../../helpers/busybox.js';
 import { startBerthd, type TestBerthd } from '../../helpers/berthd.js';
 import { cleanupDir, runCommand } from '../../helpers/runtime.js';
 
@@ -95,9 +95,7 @@ describe('the Docker SDK for Python against berthd', { skip: !haveSdk && 'python
 
   before(async () => {
     d = await startBerthd();
-    makeBusyboxRootfs(join(work, 'rootfs'));
-    execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', join(work, 'rootfs.tar'), '.']);
-    assert.equal((await d.docker(['import', join(work, 'rootfs.tar'), 'bb:latest'])).code, 0);
+    await importBusyboxImage(d, work);
   });
   after(async () => {
     await d?.stop();

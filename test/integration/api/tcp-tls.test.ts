@@ -3,11 +3,10 @@
 // the TLS connection); without one it is refused; and a TCP address without TLS is refused at start.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBusyboxRootfs } from '../../helpers/busybox.js';
+import { importBusyboxImage } from '../../helpers/busybox.js';
 import { BERTHD_BIN, startBerthd, type TestBerthd } from '../../helpers/berthd.js';
 import { cleanupDir, runCommand } from '../../helpers/runtime.js';
 import { makePki, type Pki } from '../registry/pki.js';
@@ -23,9 +22,7 @@ describe('berthd over TCP with TLS', () => {
   before(async () => {
     pki = makePki(work);
     d = await startBerthd({ extraArgs: ['-H', ADDRESS, '--tlsverify', '--tlscacert', pki.caCert, '--tlscert', pki.serverCert, '--tlskey', pki.serverKey] });
-    makeBusyboxRootfs(join(work, 'rootfs'));
-    execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', join(work, 'rootfs.tar'), '.']);
-    assert.equal((await d.docker(['import', join(work, 'rootfs.tar'), 'bb:latest'])).code, 0);
+    await importBusyboxImage(d, work);
   });
   after(async () => {
     await d?.stop();
