@@ -1,10 +1,10 @@
 // File writes that a crash never leaves torn. writeFileAtomic is durable, for the stores under the
-// data root: data fsynced, renamed into place, the directory fsynced, so even a power cut leaves the
-// old file or the new one. writeFileReplacing is for run-time state under the exec root, which does
-// not outlive a reboot anyway: renamed into place without the fsyncs (two disk flushes per write,
-// ~10 ms here), which still leaves the old file or the new one when berthd is killed. runc writes
-// its state.json the same way.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// data root: data fsynced, renamed into place, the directory fsynced for a new file, so even a
+// power cut leaves the old file or the new one. writeFileReplacing is for run-time state under the
+// exec root, which does not outlive a reboot anyway: renamed into place without the fsyncs (two
+// disk flushes per write, ~10 ms here), which still leaves the old file or the new one when berthd
+// is killed. runc writes its state.json the same way.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoOf } from '../common/errors.js';
 
@@ -19,6 +19,10 @@ export function fsyncDir(dir: string): void {
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
+  // The directory is fsynced only when the file is new. Replacing one, a power cut that loses the
+  // rename leaves the old file, whose data was synced when it was written: the state before the
+  // change, never a torn one. Docker's AtomicWriteFile does the same.
+  const replacing = existsSync(path);
   const fd = openSync(tmp, 'w', mode);
   try {
     writeFileSync(fd, data);
@@ -27,7 +31,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDir(dirname(path));
+  if (!replacing) fsyncDir(dirname(path));
 }
 
 export function writeFileReplacing(path: string, data: string | Buffer, mode = 0o644): void {

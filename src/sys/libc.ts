@@ -140,12 +140,16 @@ const STATX_ATTR_MOUNT_ROOT = 0x2000n;
 
 /**
  * Whether `path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8): one syscall
- * instead of reading the whole mount table. Undefined when the kernel does not say or the path
- * does not exist.
+ * instead of reading the whole mount table. False when the path does not exist (nothing can be
+ * mounted there); undefined when the kernel does not say.
  */
 export function isMountRoot(path: string): boolean | undefined {
   const buf = Buffer.alloc(STATX_SIZE);
-  if (libc().statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, buf) !== 0) return undefined;
+  const c = libc();
+  if (c.statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, buf) !== 0) {
+    const errno = c.errno();
+    return errno === ENOENT || errno === ENOTDIR ? false : undefined;
+  }
   if ((buf.readBigUInt64LE(56) & STATX_ATTR_MOUNT_ROOT) === 0n) return undefined;
   return (buf.readBigUInt64LE(8) & STATX_ATTR_MOUNT_ROOT) !== 0n;
 }
@@ -167,6 +171,8 @@ export function mknodSyscall(path: string, mode: number, major: number, minor: n
 }
 
 const ENODATA = 61;
+const ENOENT = 2;
+const ENOTDIR = 20;
 const ERANGE = 34;
 const EOPNOTSUPP = 95;
 /** Most values fit (overlay's markers, file capabilities); a bigger one is sized and read again. */

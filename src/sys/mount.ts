@@ -3,7 +3,7 @@
 // a mount(8) run cost ~6 ms and blocked the event loop. Options are read as mount(8) reads them:
 // "bind,ro" is a bind mount and then a read-only remount, since the kernel ignores flags other
 // than MS_REC on the bind itself.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { errnoOf, isMountRoot, MNT_DETACH, mountSyscall, umountSyscall } from './libc.js';
 import { MS, parseMountOptions } from './mount-options.js';
 
@@ -53,6 +53,7 @@ export function bindMount(source: string, target: string): void {
  * `lazy`, each is detached now and cleaned up when no longer busy (umount -l).
  */
 export function unmountAll(target: string, opts: { lazy?: boolean } = {}): void {
+  if (!existsSync(target)) return; // nothing is mounted on or below a path that does not exist
   if (unmountedAlone(target, opts.lazy ? MNT_DETACH : 0)) return;
   const below = `${target.replace(/\/+$/, '')}/`;
   // mountinfo lists mounts in the order they were made; the reverse undoes stacked mounts too.

@@ -7,7 +7,8 @@
 // container) and in what order the steps run; the steps live beside it: create-container.ts,
 // run-bundle.ts (what a start puts on the host), run-teardown.ts, stop-signal.ts, exits.ts,
 // pending-restarts.ts, start-hooks.ts, rootfs.ts, restore.ts.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedLock } from '../../common/keyed-lock.js';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
@@ -317,7 +318,8 @@ export class ContainerService {
     c.State = { ...c.State, Status: 'removing' };
     await releaseNetwork(this.deps, c);
     unmountRun(this.deps.execRoot, c.ID);
-    rmSync(containerBundleDir(this.deps.execRoot, c.ID), { recursive: true, force: true });
+    // In the background, off the event loop: nothing will use the directory again.
+    void rm(containerBundleDir(this.deps.execRoot, c.ID), { recursive: true, force: true }).catch(() => undefined);
     try {
       this.deps.snapshotter.remove(c.SnapshotKey);
     } catch (err) {

@@ -2,6 +2,7 @@
 // config.v2.json (replaced atomically), the json-file log, hostname, hosts and resolv.conf. All
 // records are loaded at start and kept in memory; every change is written through.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, exists, notFound } from '../../common/errors.js';
 import { writeFileAtomic } from '../../sys/fs-atomic.js';
@@ -68,8 +69,14 @@ export class ContainerStore {
     this.byId.set(r.ID, r);
   }
 
+  /**
+   * Forgets the container: its record file goes at once (a daemon killed now does not find it
+   * again; the directory left is removed at start), the rest of its directory (logs can be big)
+   * in the background, off the event loop.
+   */
   remove(id: string): void {
     this.byId.delete(id);
-    rmSync(this.dir(id), { recursive: true, force: true });
+    rmSync(join(this.dir(id), 'config.v2.json'), { force: true });
+    void rm(this.dir(id), { recursive: true, force: true }).catch(() => undefined);
   }
 }
