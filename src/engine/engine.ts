@@ -69,7 +69,15 @@ export class Engine {
     this.volumes = new VolumeStore({ root, onEvent: (action, name, attributes) => this.events.publish('volume', action, name, attributes), warn: (m) => log('warn', m) });
     const store = new ContainerStore(join(root, 'containers'));
     this.networks = new NetworkManager({ stateDir: join(root, 'network'), defaultBridge: config.bridge, defaultSubnet: config.bridgeSubnet, nftTable: config.nftTable, log });
-    const networking = new ContainerNetworking(this.networks, join(config.execRoot, 'netns'), (ref) => store.find(ref));
+    const networking = new ContainerNetworking(this.networks, join(config.execRoot, 'netns'), (ref) => store.find(ref), (action, name, containerId) => {
+      let n;
+      try {
+        n = this.networks.get(name);
+      } catch {
+        return; // removed meanwhile: nothing to name in the event
+      }
+      this.events.publish('network', action, n.Id, { name: n.Name, type: n.Driver, container: containerId });
+    });
     let containers: ContainerService | undefined;
     this.images = new ImageService({
       content: this.content, leases: this.leases, snapshotter: this.snapshotter, images: this.imageStore,

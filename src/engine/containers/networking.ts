@@ -34,8 +34,14 @@ export function networkMode(h: HostConfig): NetworkMode {
   return { kind: 'network', name: m === 'default' ? 'bridge' : m };
 }
 
+/** A container joined or left a network at its start or stop (Docker's "network connect"/"disconnect" events). */
+export type EndpointEvent = (action: 'connect' | 'disconnect', network: string, containerId: string) => void;
+
 export class ContainerNetworking {
-  constructor(private readonly nets: NetworkManager, private readonly netnsDir: string, private readonly find: (ref: string) => ContainerRecord | undefined) {}
+  constructor(
+    private readonly nets: NetworkManager, private readonly netnsDir: string, private readonly find: (ref: string) => ContainerRecord | undefined,
+    private readonly onEndpoint: EndpointEvent = () => {},
+  ) {}
 
   /** The create-time check: the networks named exist; returns the container's endpoints-to-be. */
   planEndpoints(h: HostConfig, endpoints: Record<string, EndpointSettings> | null | undefined): Record<string, EndpointSettings> {
@@ -78,6 +84,7 @@ export class ContainerNetworking {
         });
         joined.push(name);
         c.Networks[name] = { ...settings, ...info, IPPrefixLen: info.IPPrefixLen, Aliases: settings.Aliases ?? null };
+        this.onEndpoint('connect', name, c.ID);
         if (info.IPAddress) addresses.push(info.IPAddress);
       }
       c.Ports = await this.publish(c);
@@ -133,8 +140,9 @@ export class ContainerNetworking {
     if (mode.kind === 'host' || mode.kind === 'container') return;
     await this.nets.unpublish(c.ID).catch(() => {});
     for (const name of only ?? Object.keys(c.Networks)) {
-      await this.nets.disconnect(name, c.ID, join(this.netnsDir, c.ID)).catch(() => {});
+      const left = await this.nets.disconnect(name, c.ID, join(this.netnsDir, c.ID)).then(() => true, () => false);
       const s = c.Networks[name];
+      if (left && s?.EndpointID) this.onEndpoint('disconnect', name, c.ID);
       if (s) c.Networks[name] = { Aliases: s.Aliases ?? null, IPAMConfig: s.IPAMConfig ?? null, NetworkID: s.NetworkID, Links: null };
     }
     c.Ports = {};

@@ -230,7 +230,8 @@ export class ContainerService {
     this.deps.store.save(c);
     if (!c.State.Running) return wasRestarting;
     const exited = this.exits.taskExit(c.ID);
-    await signalStop(this.deps, c, opts, exited);
+    // As Docker: each signal a stop sends is a "kill" event.
+    await signalStop(this.deps, c, opts, exited, (sig) => this.event(c, 'kill', { signal: String(sig) }));
     await this.onExit(c.ID, await exited);
     this.event(this.get(c.ID), 'stop');
     return true;
@@ -306,6 +307,7 @@ export class ContainerService {
       const exited = this.exits.taskExit(c.ID);
       c.ManuallyStopped = true;
       this.deps.store.save(c);
+      this.event(c, 'kill', { signal: '9' });
       await this.deps.tasks.kill(this.deps.namespace, c.ID, 9, { all: true }).catch(() => {});
       const exit = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), KILL_WAIT_MS).unref())]);
       // As Docker: a process that does not die (frozen by someone else, uninterruptible) keeps its

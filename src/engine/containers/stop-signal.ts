@@ -8,13 +8,18 @@ import { signalNumber } from './signals.js';
 /** Signals the task until `exited` (its end, as the supervisor announces it) settles or SIGKILL was sent. */
 export async function signalStop(
   deps: Pick<ContainerServiceDeps, 'tasks' | 'namespace'>, c: ContainerRecord, opts: { signal?: string; timeoutSec?: number }, exited: Promise<ExitStatus>,
+  onSignal: (signal: number) => void = () => {},
 ): Promise<void> {
   const sig = signalNumber(opts.signal ?? c.Config.StopSignal, 15);
   const timeout = opts.timeoutSec ?? c.Config.StopTimeout ?? 10;
   if (c.State.Paused) await deps.tasks.resume(deps.namespace, c.ID).catch(() => {});
+  onSignal(sig);
   await deps.tasks.kill(deps.namespace, c.ID, sig).catch(() => {});
   // A negative timeout waits for as long as it takes; otherwise SIGKILL when time is up.
-  if (timeout >= 0 && !(await within(exited, timeout * 1000))) await deps.tasks.kill(deps.namespace, c.ID, 9, { all: true }).catch(() => {});
+  if (timeout >= 0 && !(await within(exited, timeout * 1000))) {
+    onSignal(9);
+    await deps.tasks.kill(deps.namespace, c.ID, 9, { all: true }).catch(() => {});
+  }
 }
 
 /** Whether `p` settles within `ms`. */

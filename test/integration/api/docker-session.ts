@@ -179,6 +179,23 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.match(await ok('stats', '--no-stream', '--format', '{{.MemUsage}}', 'web'), /\/ 64MiB$/);
   });
 
+  it('reports a run\'s events as Docker: network connect and disconnect, kill with its signal, die, stop', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const id = await ok('run', '-d', '--name', 'evented', 'bb', 'sleep', '1000');
+    await ok('stop', '-t', '0', 'evented');
+    await ok('rm', 'evented');
+    const all = (await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--format', '{{json .}}'))
+      .split('\n').map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+    const mine = all.filter((e) => e.Actor.ID === id || e.Actor.Attributes.container === id);
+    const seen = new Set(mine.map((e) => `${e.Type} ${e.Action}${e.Action === 'kill' ? ` ${e.Actor.Attributes.signal}` : ''}`));
+    for (const want of ['container create', 'network connect', 'container start', 'container kill 15', 'container kill 9', 'container die', 'network disconnect', 'container stop', 'container destroy']) {
+      assert.ok(seen.has(want), `${want} in ${[...seen].join(', ')}`);
+    }
+    const connect = mine.find((e) => e.Type === 'network' && e.Action === 'connect')!;
+    assert.equal(connect.Actor.Attributes.name, 'bridge');
+    assert.equal(connect.Actor.Attributes.type, 'bridge');
+  });
+
   it('links containers on the default bridge: /etc/hosts and environment; a stopped one fails the start', async () => {
     await ok('run', '-d', '--name', 'linked', '-e', 'SECRET=s3', '--expose', '5432', 'bb', 'sleep', '1000');
     const ip = await ok('inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'linked');
