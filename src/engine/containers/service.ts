@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TIMED_OUT, within } from '../../common/deadline.js';
 import { KeyedLock } from '../../common/keyed-lock.js';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { isMountPoint, mountAll } from '../../sys/mount.js';
@@ -309,10 +310,10 @@ export class ContainerService {
       this.deps.store.save(c);
       this.event(c, 'kill', { signal: '9' });
       await this.deps.tasks.kill(this.deps.namespace, c.ID, 9, { all: true }).catch(() => {});
-      const exit = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), KILL_WAIT_MS).unref())]);
+      const exit = await within(exited, KILL_WAIT_MS);
       // As Docker: a process that does not die (frozen by someone else, uninterruptible) keeps its
       // container, rather than a record removed over a task, shim and cgroup nothing would find again.
-      if (!exit) throw new BerthError('INTERNAL', `Could not kill running container ${c.ID}, cannot remove - tried to kill container, but did not receive an exit event`);
+      if (exit === TIMED_OUT) throw new BerthError('INTERNAL', `Could not kill running container ${c.ID}, cannot remove - tried to kill container, but did not receive an exit event`);
       c.HostConfig.AutoRemove = false; // this removal is the one that happens
       await this.onExit(c.ID, exit);
     }

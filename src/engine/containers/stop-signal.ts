@@ -4,6 +4,7 @@ import type { ExitStatus } from '../../supervisor/tasks/shim-client.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
 import { signalNumber } from './signals.js';
+import { TIMED_OUT, within } from '../../common/deadline.js';
 
 /** Signals the task until `exited` (its end, as the supervisor announces it) settles or SIGKILL was sent. */
 export async function signalStop(
@@ -16,18 +17,8 @@ export async function signalStop(
   onSignal(sig);
   await deps.tasks.kill(deps.namespace, c.ID, sig).catch(() => {});
   // A negative timeout waits for as long as it takes; otherwise SIGKILL when time is up.
-  if (timeout >= 0 && !(await within(exited, timeout * 1000))) {
+  if (timeout >= 0 && (await within(exited, timeout * 1000)) === TIMED_OUT) {
     onSignal(9);
     await deps.tasks.kill(deps.namespace, c.ID, 9, { all: true }).catch(() => {});
   }
-}
-
-/** Whether `p` settles within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
-  const done = p.then(() => true);
-  const r = await Promise.race([done, timeout]);
-  clearTimeout(timer);
-  return r;
 }

@@ -10,7 +10,7 @@ import { BerthDriver } from './berth-driver.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliDriver } from './oci-cli-driver.js';
 import { findRuntimeBinary } from './runtime-binary.js';
-import { TIMED_OUT, within } from './deadline.js';
+import { TIMED_OUT, within } from '../../common/deadline.js';
 import { type ExitStatus, readExitFile, ShimClient } from './shim-client.js';
 import type { ShimLogOptions, ShimOptions } from './shim-process.js';
 import { describeProcess, killShim, shimAnswers } from './stuck-shim.js';

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskService } from '../../../src/supervisor/tasks/service.js';
-import { within, TIMED_OUT } from '../../../src/supervisor/tasks/deadline.js';
+import { within, TIMED_OUT } from '../../../src/common/deadline.js';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
 import { cleanupDir, haveCommand, removeCgroupDir } from '../../helpers/runtime.js';
 

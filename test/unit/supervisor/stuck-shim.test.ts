@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TIMED_OUT, within } from '../../../src/supervisor/tasks/deadline.js';
+import { TIMED_OUT, within } from '../../../src/common/deadline.js';
 import { describeProcess, killShim, shimAnswers } from '../../../src/supervisor/tasks/stuck-shim.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-stuckshim-'));
