@@ -6,7 +6,11 @@
 //
 // The library is loaded on first use, so commands that never mount do not pay for it.
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { BerthError } from '../common/errors.js';
+
+/** The errno values the calls below tell apart, as this platform numbers them. */
+const { ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, ERANGE } = constants.errno;
 
 // koffi is a CommonJS module; its types describe the functions it returns only loosely.
 type Koffi = typeof import('koffi');
@@ -170,11 +174,6 @@ export function mknodSyscall(path: string, mode: number, major: number, minor: n
   if (c.mknod(path, mode, makedev(major, minor)) !== 0) throw failure(`${what}: mknod`, c.errno());
 }
 
-const ENODATA = 61;
-const ENOENT = 2;
-const ENOTDIR = 20;
-const ERANGE = 34;
-const EOPNOTSUPP = 95;
 /** Most values fit (overlay's markers, file capabilities); a bigger one is sized and read again. */
 const XATTR_GUESS = 256;
 

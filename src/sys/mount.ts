@@ -4,10 +4,11 @@
 // "bind,ro" is a bind mount and then a read-only remount, since the kernel ignores flags other
 // than MS_REC on the bind itself.
 import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { errnoOf, isMountRoot, MNT_DETACH, mountSyscall, umountSyscall } from './libc.js';
 import { MS, parseMountOptions } from './mount-options.js';
 
-const EBUSY = 16;
+const { EBUSY } = constants.errno;
 
 export interface HostMount {
   type: string;
