@@ -7,11 +7,11 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync } from 'node:fs';
 import { errnoOf, invalid } from '../common/errors.js';
 import { cleanEntryPath, resolveDir } from './secure-path.js';
+import { isPathUnder } from '../common/paths.js';
 
 /** Files bigger than this are not what a passwd or group file should be. */
 const MAX_SIZE = 16 * 1024 * 1024;
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 
 /**
  * The content of `path` (absolute, as the container sees it) in `rootfs`, or undefined when it
@@ -36,7 +36,7 @@ export function readRootfsFile(rootfs: string, path: string): string | undefined
   }
   try {
     const real = readlinkSync(`/proc/self/fd/${fd}`);
-    if (!isUnder(real, root)) throw invalid(`${path} in the container resolves outside the container's root filesystem`);
+    if (!isPathUnder(real, root)) throw invalid(`${path} in the container resolves outside the container's root filesystem`);
     const st = fstatSync(fd);
     if (!st.isFile()) throw invalid(`${path} in the container is not a regular file`);
     if (st.size > MAX_SIZE) throw invalid(`${path} in the container is larger than ${MAX_SIZE} bytes`);
@@ -62,7 +62,7 @@ export function readRootfsFile(rootfs: string, path: string): string | undefined
 export function ensureWorkingDir(rootfs: string, workingDir: string): void {
   const root = realpathSync(rootfs);
   const host = resolveDir(root, cleanEntryPath(workingDir));
-  if (!isUnder(host, root)) throw invalid(`Config.WorkingDir: ${workingDir} resolves outside the container`);
+  if (!isPathUnder(host, root)) throw invalid(`Config.WorkingDir: ${workingDir} resolves outside the container`);
   try {
     mkdirSync(host, { recursive: true, mode: 0o755 });
   } catch (err) {
@@ -70,5 +70,5 @@ export function ensureWorkingDir(rootfs: string, workingDir: string): void {
     throw err;
   }
   const real = realpathSync(host);
-  if (!isUnder(real, root)) throw invalid(`Config.WorkingDir: ${workingDir} resolves outside the container`);
+  if (!isPathUnder(real, root)) throw invalid(`Config.WorkingDir: ${workingDir} resolves outside the container`);
 }

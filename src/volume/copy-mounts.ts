@@ -10,14 +10,13 @@ import { mountAll, unmountAll } from '../sys/mount.js';
 import { ensureMountpoint, resolveInRootfs } from './rootfs-path.js';
 import type { VolumeStore } from './store.js';
 import type { MountPoint } from './types.js';
+import { pathDepth } from '../common/paths.js';
 
 /** A file the engine binds into every container (/etc/hostname, /etc/hosts, /etc/resolv.conf). */
 export interface FileBind {
   source: string;
   destination: string;
 }
-
-const depth = (p: string): number => p.split('/').filter(Boolean).length;
 
 /**
  * Mounts the container's volumes, binds and `files` on its rootfs (mounted on the host), parents
@@ -37,7 +36,7 @@ export function mountForCopy(store: VolumeStore, points: readonly MountPoint[], 
   const targets: Array<{ destination: string; point?: MountPoint; file?: FileBind }> = [
     ...points.filter((p) => p.Type !== 'tmpfs').map((point) => ({ destination: point.Destination, point })),
     ...opts.files.map((file) => ({ destination: file.destination, file })),
-  ].sort((a, b) => depth(a.destination) - depth(b.destination));
+  ].sort((a, b) => pathDepth(a.destination) - pathDepth(b.destination));
   try {
     for (const { destination, point, file } of targets) {
       let source = file?.source ?? point!.Source;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import { writeFileAtomic as atomicWrite } from '../sys/fs-atomic.js';
 import { isMountPoint, mountPoints } from '../sys/mount.js';
+import { isPathUnder } from '../common/paths.js';
 
 /** isMountpoint: whether something is mounted on a path itself. */
 export { mountPoints, isMountPoint as isMountpoint };
@@ -12,12 +13,11 @@ export { mountPoints, isMountPoint as isMountpoint };
 /** Data fsynced, renamed into place, directory fsynced (private to root by default). */
 export const writeFileAtomic = (path: string, data: string, mode = 0o600): void => atomicWrite(path, data, mode);
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
 
 
 /** Mount points at or below `dir`, deepest first. */
 export function mountsUnder(dir: string): string[] {
-  return mountPoints().filter((m) => isUnder(m, dir)).sort((a, b) => b.length - a.length);
+  return mountPoints().filter((m) => isPathUnder(m, dir)).sort((a, b) => b.length - a.length);
 }
 
 /**

@@ -16,6 +16,8 @@ import { cleanPath, mergeTmpfsOptions, parseBind, parseMountSpec, parseVolumesFr
 import { ensureMountpoint, resolveInRootfs } from './rootfs-path.js';
 import { LOCAL_DRIVER, type VolumeStore } from './store.js';
 import type { InspectMount, MountPoint, OciMount, VolumeHostConfig } from './types.js';
+import { isPathUnder } from '../common/paths.js';
+import { pathDepth } from '../common/paths.js';
 
 export interface ResolveMountsInput {
   containerId: string;
@@ -39,13 +41,12 @@ export interface ResolvedMounts {
   createdVolumes: string[];
 }
 
-const isUnder = (path: string, dir: string): boolean => path === dir || dir === '/' || path.startsWith(`${dir}/`);
 
 /** Docker's validateBindDaemonRoot: a bind of the daemon's root (or above it) must not keep private copies of its mounts. */
 function applyDaemonRootRule(p: ParsedMount, daemonRoot: string | undefined): void {
   const m = p.point;
   if (m.Type !== 'bind' || !daemonRoot) return;
-  if (!isUnder(m.Source, daemonRoot) && !isUnder(daemonRoot, m.Source)) return;
+  if (!isPathUnder(m.Source, daemonRoot) && !isPathUnder(daemonRoot, m.Source)) return;
   if (!p.explicitPropagation) {
     m.Propagation = 'rslave';
     return;
@@ -160,7 +161,6 @@ export interface PrepareMountsOptions {
 
 const RUNTIME_FILESYSTEMS = ['/proc', '/sys', '/dev'];
 
-const depth = (p: string): number => p.split('/').filter(Boolean).length;
 
 function isEmptyDir(path: string): boolean {
   return readdirSync(path).length === 0;
@@ -178,7 +178,7 @@ export function prepareMounts(store: VolumeStore, points: readonly MountPoint[],
   const acquired: string[] = [];
   const out: OciMount[] = [];
   const byDest = new Map<string, string>();
-  const ordered = points.map((p, i) => ({ p, i })).sort((a, b) => depth(a.p.Destination) - depth(b.p.Destination) || a.i - b.i).map(({ p }) => p);
+  const ordered = points.map((p, i) => ({ p, i })).sort((a, b) => pathDepth(a.p.Destination) - pathDepth(b.p.Destination) || a.i - b.i).map(({ p }) => p);
   try {
     for (const p of ordered) {
       let source = p.Source;

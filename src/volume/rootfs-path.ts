@@ -7,6 +7,7 @@
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, invalid } from '../common/errors.js';
+import { isPathUnder } from '../common/paths.js';
 
 const MAX_LINKS = 255;
 
@@ -17,7 +18,6 @@ export interface RootfsPath {
   hostPath: string;
 }
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
@@ -94,6 +94,6 @@ export function ensureMountpoint(rootfs: string, containerPath: string, kind: 'd
   });
   // Belt and braces: what was made or found is inside the rootfs.
   const real = realpathSync(cur);
-  if (!isUnder(real, rootfs)) throw invalid(`mount point ${containerPath} resolves outside the container's root filesystem`);
+  if (!isPathUnder(real, rootfs)) throw invalid(`mount point ${containerPath} resolves outside the container's root filesystem`);
   return existed;
 }

@@ -17,6 +17,7 @@ import { decodeBody } from '../decode.js';
 import { readJson, sendJson, writeChunk } from '../http.js';
 import { UPDATE_CONFIG } from '../shapes.js';
 import type { Ctx, Router } from '../router.js';
+import { isPathUnder } from '../../common/paths.js';
 
 /** Go's os.FileMode bits for the stat header the docker CLI reads. */
 function goFileMode(st: Stats): number {
@@ -84,15 +85,13 @@ async function archivePut(ctx: Ctx): Promise<void> {
     // read-only one (the innermost mount holding the path decides).
     const c = ctx.engine.containers.get(ctx.params.id!);
     const target = posix.resolve('/', path);
-    const mount = (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && isUnderPath(target, m.Destination)).sort((a, b) => b.Destination.length - a.Destination.length)[0];
+    const mount = (c.MountPoints ?? []).filter((m) => m.Type !== 'tmpfs' && isPathUnder(target, m.Destination)).sort((a, b) => b.Destination.length - a.Destination.length)[0];
     if (mount && !mount.RW) throw invalid('mounted volume is marked read-only');
     if (!mount && c.HostConfig.ReadonlyRootfs) throw invalid('container rootfs is marked read-only');
     await applyLayer(dir, ctx.req, 'literal');
     ctx.res!.writeHead(200).end();
   }, { withMounts: true });
 }
-
-const isUnderPath = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir.replace(/\/+$/, '')}/`);
 
 const INIT_PATHS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv', '/dev/console']);
 

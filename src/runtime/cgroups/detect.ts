@@ -3,6 +3,7 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf, precondition } from '../../common/errors.js';
+import { isPathUnder } from '../../common/paths.js';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -46,7 +47,6 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
 /**
  * The mounted v1 hierarchies, one per controller set. When a hierarchy is mounted more than
@@ -60,7 +60,7 @@ export function v1Hierarchies(mounts: MountEntry[], root: string): V1Hierarchy[]
     if (controllers.length === 0) continue;
     const key = [...controllers].sort().join(',');
     const seen = byKey.get(key);
-    if (!seen || (!isUnder(seen.mountpoint, root) && isUnder(m.mountpoint, root))) {
+    if (!seen || (!isPathUnder(seen.mountpoint, root) && isPathUnder(m.mountpoint, root))) {
       byKey.set(key, { controllers, mountpoint: m.mountpoint, root: m.root });
     }
   }
