@@ -16,8 +16,7 @@ import { cleanPath, mergeTmpfsOptions, parseBind, parseMountSpec, parseVolumesFr
 import { ensureMountpoint, resolveInRootfs } from './rootfs-path.js';
 import { LOCAL_DRIVER, type VolumeStore } from './store.js';
 import type { InspectMount, MountPoint, OciMount, VolumeHostConfig } from './types.js';
-import { isPathUnder } from '../common/paths.js';
-import { pathDepth } from '../common/paths.js';
+import { isPathUnder, pathDepth } from '../common/paths.js';
 
 export interface ResolveMountsInput {
   containerId: string;
