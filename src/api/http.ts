@@ -103,7 +103,8 @@ export class Query {
     const v = this.q.get(name);
     if (v === null || v === '') return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n)) throw invalid(`invalid value for ${name}: "${v}" is not an integer`);
+    // Safe integers only: a bigger one has lost its digits (and a wait that long overflows any timer).
+    if (!Number.isSafeInteger(n)) throw invalid(`invalid value for ${name}: "${v}" is not an integer in range`);
     return n;
   }
 

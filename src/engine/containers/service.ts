@@ -33,7 +33,7 @@ import { clearInterruptedStart, deleteTask, releaseNetwork, releaseVolumes } fro
 import { PendingRestarts } from './pending-restarts.js';
 import { shouldRestart } from './restart-policy.js';
 import { signalNumber } from './signals.js';
-import { signalStop } from './stop-signal.js';
+import { killAfterTimeout, sendStopSignal, type StopOptions } from './stop-signal.js';
 import { StartHooks } from './start-hooks.js';
 import { exitCodeForStartError, startError } from './start-errors.js';
 import type { ContainerNetworking } from './networking.js';
@@ -79,8 +79,8 @@ export class ContainerService {
     deps.tasks.on('event', (e: TaskEvent) => {
       if (e.namespace !== deps.namespace || e.execId) return;
       if (e.type === 'exited' && e.exit) {
-        // Raw, for a stop or remove under way (they hold the container's turn and record the exit
-        // themselves); queued, for an exit nobody asked for.
+        // Raw, for a stop waiting for it and a remove under way (which holds the container's turn
+        // and records the exit itself); queued, to be recorded in the container's turn.
         this.exits.taskEnded(e.id, e.exit);
         void this.serialize(e.id, () => this.onExit(e.id, e.exit!, e.pid, e.reason));
       }
@@ -218,24 +218,33 @@ export class ContainerService {
     return this.startHooks.add(this.get(ref).ID, hook, onFailure);
   }
 
-  /** POST /containers/{id}/stop; false when it was not running (304). */
-  stop(ref: string, opts: { signal?: string; timeoutSec?: number } = {}): Promise<boolean> {
-    const c = this.get(ref);
-    return this.serialize(c.ID, () => this.stopNow(c.ID, opts));
+  /**
+   * POST /containers/{id}/stop; false when it was not running (304). The signal goes out in the
+   * container's turn, the wait for the exit happens outside it (stop-signal.ts says why), and the
+   * exit is recorded in its turn again, unless the exit's own turn came first.
+   */
+  async stop(ref: string, opts: StopOptions = {}): Promise<boolean> {
+    const id = this.get(ref).ID;
+    const signalled = await this.serialize(id, () => this.signalStop(id, opts));
+    if (!signalled.running) return signalled.wasRestarting;
+    const { c, pid, exited } = signalled;
+    const exit = await killAfterTimeout(this.deps, c, opts, exited, (sig) => this.event(c, 'kill', { signal: String(sig) }));
+    // With the pid that was signalled: a start may have come between, and its task runs on.
+    await this.serialize(id, () => this.onExit(id, exit, pid));
+    this.event(this.deps.store.find(id) ?? c, 'stop');
+    return true;
   }
 
-  private async stopNow(id: string, opts: { signal?: string; timeoutSec?: number }): Promise<boolean> {
+  private async signalStop(id: string, opts: StopOptions): Promise<{ running: false; wasRestarting: boolean } | { running: true; c: ContainerRecord; pid: number; exited: Promise<ExitStatus> }> {
     const c = this.get(id);
     const wasRestarting = this.restarts.cancel(c.ID);
     c.ManuallyStopped = true;
     this.deps.store.save(c);
-    if (!c.State.Running) return wasRestarting;
+    if (!c.State.Running) return { running: false, wasRestarting };
     const exited = this.exits.taskExit(c.ID);
     // As Docker: each signal a stop sends is a "kill" event.
-    await signalStop(this.deps, c, opts, exited, (sig) => this.event(c, 'kill', { signal: String(sig) }));
-    await this.onExit(c.ID, await exited);
-    this.event(this.get(c.ID), 'stop');
-    return true;
+    await sendStopSignal(this.deps, c, opts, (sig) => this.event(c, 'kill', { signal: String(sig) }));
+    return { running: true, c, pid: c.State.Pid, exited };
   }
 
   /** POST /containers/{id}/kill. */
@@ -251,12 +260,11 @@ export class ContainerService {
     this.event(c, 'kill', { signal: String(sig) });
   }
 
-  async restart(ref: string, opts: { signal?: string; timeoutSec?: number } = {}): Promise<void> {
+  async restart(ref: string, opts: StopOptions = {}): Promise<void> {
     const c = this.get(ref);
-    await this.serialize(c.ID, async () => {
-      await this.stopNow(c.ID, opts);
-      await this.startNow(c.ID);
-    });
+    // Not in one turn: the stop's wait must not hold it (as Docker's restart, a stop and then a start).
+    await this.stop(c.ID, opts);
+    await this.serialize(c.ID, () => this.startNow(c.ID));
     this.event(this.get(c.ID), 'restart');
   }
 

@@ -396,6 +396,31 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.equal((await d.docker(['inspect', paused])).code, 1, 'it is gone');
   });
 
+  it('a stop that waits (-t -1, its signal ignored) holds back neither rm nor a second stop; rm -f ends it', async () => {
+    // sleep ignores SIGTERM as PID 1, and -t -1 waits for as long as it takes.
+    const id = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '1000');
+    const waiting = d.docker(['stop', '-t', '-1', id], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await ok('inspect', '-f', '{{.State.Running}}', id), 'true');
+    const started = Date.now();
+    const rm = await d.docker(['rm', id], { timeoutMs: 20_000 });
+    assert.match(rm.stderr, /You cannot remove a running container/);
+    assert.ok(Date.now() - started < 5000, `rm answered after ${Date.now() - started} ms`);
+    // A second stop with a timeout kills it; the first one ends with it.
+    await ok('stop', '-t', '1', id);
+    const first = await waiting;
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(await ok('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id), 'exited 137');
+    const again = d.docker(['stop', '-t', '-1', id]);
+    assert.equal((await again).code, 0, 'a stop of a stopped container ends at once');
+    await ok('start', id);
+    const forever = d.docker(['stop', '-t', '-1', id], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await ok('rm', '-f', id);
+    await forever; // ends, whatever it says: the container is gone
+    assert.equal((await d.docker(['inspect', '--type', 'container', id])).code, 1, 'it is gone');
+  });
+
   it('keeps containers across a daemon crash, and restarts them by policy', async () => {
     const keep = await ok('run', '-d', '--network', 'none', '--name', 'keep', 'bb', 'sleep', '1000');
     await ok('run', '-d', '--network', 'none', '--restart', 'always', '--name', 'always', 'bb', 'sleep', '1000');

@@ -283,13 +283,24 @@ interface Built {
   summary: string;
 }
 
+/**
+ * A stop or restart with a negative t waits for as long as the container runs, by design (Docker's
+ * too): with a signal the container ignores (SIGHUP to its pid 1), it would never answer.
+ */
+const waitsForever = (routePath: string, key: string, value: string) => key === 't' && /\/(stop|restart)$/.test(routePath) && /^-\d/.test(value);
+
 function build(r: Rng, routes: Route[], pools: Pools): Built {
   const route = r.pick(routes);
   const method = r.chance(0.03) ? r.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']) : route.method;
   let path = route.path.replace(/\{(\w+)(:\*)?\}/g, (_, key: string) => paramValue(r, route.path, key, pools));
   const prefix = r.pick(['', '', '', '/v1.41', '/v1.45', '/v1.24', '/v9.99', '/v0.1', '/v1.x', '/v1.41/v1.41']);
   const q: string[] = [];
-  for (let i = r.int(4); i > 0; i--) q.push(`${r.pick(r.chance(0.7) ? route.params.length ? route.params : GENERIC_PARAMS : GENERIC_PARAMS)}=${r.pick(QUERY_VALUES)}`);
+  for (let i = r.int(4); i > 0; i--) {
+    const key = r.pick(r.chance(0.7) ? route.params.length ? route.params : GENERIC_PARAMS : GENERIC_PARAMS);
+    let value = r.pick(QUERY_VALUES);
+    if (waitsForever(route.path, key, value)) value = '0';
+    q.push(`${key}=${value}`);
+  }
   if (route.path === '/images/create' && r.chance(0.5)) q.push(r.chance(0.5) ? 'fromSrc=-' : `fromImage=${r.pick(['127.0.0.1%3A1%2Fx', 'bad%40%40ref', 'fuzzbb', ''])}`);
   if (route.path === '/commit' && r.chance(0.7)) q.push(`container=${encodeURIComponent(pools.containers[0] ?? 'nope')}`);
   if (route.path.endsWith('/archive') && r.chance(0.7)) q.push(`path=${r.pick(['/', '/tmp', '/etc/passwd', '..', '/proc/self', '/dev', '/nope', ''])}`);
