@@ -48,6 +48,7 @@ enum opcode {
   OP_EXEC = 33,
   OP_RESOLVE_EXEC = 34,
   OP_OPEN_PID_DIR = 35,
+  OP_HOME_FROM_PASSWD = 36,
   OP_MAX
 };
 
@@ -87,6 +88,7 @@ struct ctx {
   char *state;         /* the state JSON received with the last ACK, NUL-terminated */
   size_t state_len;
   char exec_path[4096]; /* argv[0] resolved by OP_RESOLVE_EXEC */
+  char home[4096];      /* HOME for the exec, from OP_HOME_FROM_PASSWD; empty: none added */
   char err[1024];      /* what failed, sent to the runtime */
 };
 
@@ -136,6 +138,7 @@ int op_chdir(struct ctx *c, struct reader *r);
 int op_umask(struct ctx *c, struct reader *r);
 int op_exec(struct ctx *c, struct reader *r);
 int op_resolve_exec(struct ctx *c, struct reader *r);
+int op_home_from_passwd(struct ctx *c, struct reader *r);
 int op_open_pid_dir(struct ctx *c, struct reader *r);
 
 /* ops_security.c */

@@ -48,6 +48,7 @@ static const op_fn ops[OP_MAX] = {
   [OP_EXEC] = op_exec,
   [OP_RESOLVE_EXEC] = op_resolve_exec,
   [OP_OPEN_PID_DIR] = op_open_pid_dir,
+  [OP_HOME_FROM_PASSWD] = op_home_from_passwd,
 };
 
 static int run_plan(struct ctx *c, const uint8_t *plan, uint32_t len) {

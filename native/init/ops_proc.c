@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <signal.h>
@@ -93,6 +94,55 @@ int op_resolve_exec(struct ctx *c, struct reader *r) {
   return fail(c, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+/* The home field of the /etc/passwd line for `uid`, copied into `out`; 0 when the line is not it. */
+static int home_of_line(char *line, uint32_t uid, char *out, size_t size) {
+  char *field[7] = { 0 };
+  int n = 0;
+  for (char *p = line; n < 7; n++) {
+    field[n] = p;
+    p = strchr(p, ':');
+    if (p == NULL) { n++; break; }
+    *p++ = '\0';
+  }
+  if (n < 6 || field[2][0] == '\0') return 0;
+  char *end;
+  errno = 0;
+  unsigned long id = strtoul(field[2], &end, 10);
+  if (errno != 0 || *end != '\0' || id != uid) return 0;
+  snprintf(out, size, "%s", field[5]);
+  return 1;
+}
+
+/* HOME for a process whose environment has none, as runc sets it: the home directory of the
+ * first /etc/passwd entry with the process's uid, else "/". Read inside the container's root, so
+ * its links resolve there; a FIFO or device in place of the file is not waited on. */
+int op_home_from_passwd(struct ctx *c, struct reader *r) {
+  uint32_t uid = rd_u32(r);
+  if (r->bad) return 0;
+  snprintf(c->home, sizeof c->home, "/");
+  int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return 0;
+  /* Only the first megabyte: a passwd file is never bigger, and a hostile one is not read on. */
+  enum { MAX_PASSWD = 1 << 20 };
+  struct stat st;
+  char *text = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? malloc(MAX_PASSWD + 1) : NULL;
+  size_t len = 0;
+  ssize_t n = 0;
+  while (text != NULL && len < MAX_PASSWD && (n = read(fd, text + len, MAX_PASSWD - len)) > 0) len += (size_t)n;
+  close(fd);
+  if (text == NULL) return 0;
+  text[len] = '\0';
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    if (home_of_line(line, uid, c->home, sizeof c->home)) {
+      if (c->home[0] == '\0') snprintf(c->home, sizeof c->home, "/");
+      break;
+    }
+  }
+  free(text);
+  return 0;
+}
+
 int op_exec(struct ctx *c, struct reader *r) {
   const char **argv = rd_strv(r);
   const char **envp = rd_strv(r);
@@ -105,6 +155,18 @@ int op_exec(struct ctx *c, struct reader *r) {
   if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return fail(c, "mark inherited fds close-on-exec");
   signal(SIGPIPE, SIG_DFL);
+  if (c->home[0] != '\0') {
+    /* OP_HOME_FROM_PASSWD ran: the environment had no HOME. */
+    size_t n = 0;
+    while (envp != NULL && envp[n] != NULL) n++;
+    const char **with_home = calloc(n + 2, sizeof *with_home);
+    static char home_var[sizeof c->home + 5];
+    if (with_home == NULL) return fail(c, "exec: out of memory");
+    snprintf(home_var, sizeof home_var, "HOME=%s", c->home);
+    for (size_t i = 0; i < n; i++) with_home[i] = envp[i];
+    with_home[n] = home_var;
+    envp = with_home;
+  }
   execve(c->exec_path, (char *const *)argv, (char *const *)envp);
   return fail(c, "exec: \"%s\"", argv[0]);
 }

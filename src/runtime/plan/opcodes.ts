@@ -39,6 +39,7 @@ export const Op = {
   EXEC: 33,
   RESOLVE_EXEC: 34,
   OPEN_PID_DIR: 35,
+  HOME_FROM_PASSWD: 36,
 } as const;
 
 /** OP_MOUNT's `how` bits. */

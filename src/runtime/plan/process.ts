@@ -54,6 +54,9 @@ export function writePrivileges(w: PlanWriter, p: Privileges): void {
   // Without no_new_privs, loading a filter takes CAP_SYS_ADMIN: do it while we still have it.
   if (p.seccomp && !proc.noNewPrivileges) writeSeccomp(w, p.seccomp);
   w.op(Op.DROP_BOUNDING, u64(bounding));
+  // As runc: a process without HOME gets its user's home from the container's /etc/passwd ("/"
+  // without one), read by the init inside the container's root before it becomes that user.
+  if (!(proc.env ?? []).some((e) => e.startsWith('HOME='))) w.op(Op.HOME_FROM_PASSWD, u32(proc.user.uid));
   const gids = proc.user.additionalGids ?? [];
   w.op(Op.SET_USER, u32(proc.user.uid), u32(proc.user.gid), u32(p.canSetGroups ? 1 : 0), u32(gids.length), ...gids.map((g) => u32(g)));
   w.op(Op.SET_CAPS, u64(effective), u64(permitted), u64(inheritable), u64(ambient));

@@ -1,7 +1,8 @@
 // Bad bundles get one clear line naming the field, exit status 1, and leave nothing behind.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { makeBundle, type Bundle } from '../../helpers/busybox.js';
 import { cleanupDir, errorMessage, RuntimeHarness } from '../../helpers/runtime.js';
 import type { Spec } from '../../../src/runtime/spec/types.js';
@@ -12,6 +13,23 @@ describe('berth-runtime rejects bad input cleanly', () => {
   after(async () => {
     await rt.cleanup();
     for (const b of bundles) cleanupDir(b.dir);
+  });
+
+  it('reads HOME from a hostile /etc/passwd inside the container: a FIFO is not waited on, a link resolves in the root', async () => {
+    const homes: string[] = [];
+    for (const plant of [(p: string) => execFileSync('mkfifo', [p]), (p: string) => symlinkSync('../../../../etc/shadow', p), (p: string) => writeFileSync(p, `${'x'.repeat(10_000)}:x:0:0::/long:/bin/sh\nroot:x:0:0::/r00t:/bin/sh\n`)]) {
+      const b = makeBundle(['sh', '-c', 'echo "$HOME"']);
+      bundles.push(b);
+      b.spec.process!.env = b.spec.process!.env!.filter((e) => !e.startsWith('HOME='));
+      b.save();
+      rmSync(`${b.rootfs}/etc/passwd`);
+      plant(`${b.rootfs}/etc/passwd`);
+      const r = await rt.cli(['run', '--bundle', b.dir, rt.id('home')]);
+      assert.equal(r.code, 0, r.stderr);
+      homes.push(r.stdout.trim());
+    }
+    // A line longer than any buffer is read whole, as runc reads it: its entry is the first for uid 0.
+    assert.deepEqual(homes, ['/', '/', '/long']);
   });
 
   const cases: Array<[string, (s: Spec, b: Bundle) => void, RegExp]> = [

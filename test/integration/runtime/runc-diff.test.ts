@@ -22,7 +22,7 @@ const PROBE = [
   'echo "cpu=$(cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>&1 | tr "\\n" " ")"',
   'mkdir /tmp/probe-dir 2>/dev/null && rmdir /tmp/probe-dir; echo "mkdir=$?"',
   'ls -l /dev | awk \'{print $1, $5, $6, $NF}\' | sort',
-  'echo "cwd=$(pwd) umask=$(umask)"',
+  'echo "cwd=$(pwd) umask=$(umask) home=${HOME-unset}"',
   'echo "fds=$(ls /proc/self/fd | tr "\\n" " ")"',
   'echo "oom=$(cat /proc/self/oom_score_adj) domain=$(domainname) forward=$(cat /proc/sys/net/ipv4/ip_forward)"',
   'echo to-stderr >&2',
@@ -109,6 +109,17 @@ describe('berth-runtime matches runc', { skip: haveCommand('runc') ? false : 'ru
       s.linux!.namespaces = [...s.linux!.namespaces!.filter((n) => n.type !== 'user' && n.type !== 'cgroup'), { type: 'user' }, { type: 'cgroup' }];
       s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }));
+  });
+
+  it('HOME from the user\'s /etc/passwd entry when the environment has none, a given HOME kept', async () => {
+    same(await both((s, id) => {
+      s.linux!.cgroupsPath = `/berth-diff/${id}`;
+      s.process!.user = { uid: 65534, gid: 65534 };
+    }));
+    same(await both((s, id) => {
+      s.linux!.cgroupsPath = `/berth-diff/${id}`;
+      s.process!.env = [...s.process!.env!.filter((e) => !e.startsWith('HOME=')), 'HOME=/given'];
     }));
   });
 

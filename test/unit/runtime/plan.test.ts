@@ -52,6 +52,16 @@ describe('create plan', () => {
     assert.ok(!trace.includes('CONSOLE_SETUP'));
   });
 
+  it('has the init look up HOME in the container\'s passwd, before it becomes the user, only when the environment has none', () => {
+    const spec = defaultSpec();
+    spec.process!.terminal = false;
+    spec.process!.env = ['PATH=/bin'];
+    const trace = buildCreatePlan({ ...input, spec }).trace.map(opName);
+    assert.ok(trace.indexOf('PIVOT_ROOT') < trace.indexOf('HOME_FROM_PASSWD') && trace.indexOf('HOME_FROM_PASSWD') < trace.indexOf('SET_USER'), trace.join(' '));
+    spec.process!.env = ['PATH=/bin', 'HOME=/given'];
+    assert.ok(!buildCreatePlan({ ...input, spec }).trace.map(opName).includes('HOME_FROM_PASSWD'));
+  });
+
   it('uses the console socket for a terminal and stops at the hook point when there are hooks', () => {
     const spec = defaultSpec();
     spec.hooks = { createRuntime: [{ path: '/bin/true' }] };
