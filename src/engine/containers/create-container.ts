@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { HostConfig } from './api-types.js';
 import { checkCreateBody, commandOf, logOptions, mergeImageConfig } from './create.js';
+import { checkHostConfig } from './create-checks.js';
 import { checkLinks } from './links.js';
 import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
 
 export function createContainer(
-  deps: Pick<ContainerServiceDeps, 'store' | 'images' | 'snapshotter' | 'volumes' | 'networking' | 'dataRoot'>, rawBody: unknown, name?: string,
-): ContainerRecord {
+  deps: Pick<ContainerServiceDeps, 'store' | 'images' | 'snapshotter' | 'volumes' | 'networking' | 'dataRoot' | 'tasks'>, rawBody: unknown, name?: string,
+): { record: ContainerRecord; warnings: string[] } {
   const body = checkCreateBody(rawBody);
   if (name) containerName(name, () => false); // a bad name is refused before the image is looked up
   const img = deps.images.get(body.Image!);
@@ -25,6 +26,7 @@ export function createContainer(
   const fullName = containerName(name, (n) => deps.store.list().some((c) => c.Name === n));
   if (!merged.Hostname) merged.Hostname = host.NetworkMode === 'host' ? readHostname() : id.slice(0, 12);
   const h: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...host };
+  const warnings = checkHostConfig(h, deps.tasks);
   h.Links = checkLinks(h, fullName, (ref) => deps.store.find(ref));
   const networks = deps.networking.planEndpoints(h, body.NetworkingConfig?.EndpointsConfig);
   const dir = deps.store.dir(id);
@@ -55,7 +57,7 @@ export function createContainer(
     removeContainerVolumes(deps.volumes, volumes.mounts, id, { removeVolumes: true });
     throw err;
   }
-  return record;
+  return { record, warnings };
 }
 
 /** The host's name: a --network host container's default hostname, as in Docker. */

@@ -20,6 +20,8 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfig['conf
     if (!c.Cmd?.length) c.Cmd = image.Cmd ?? null;
     if (c.Entrypoint === undefined || c.Entrypoint === null) c.Entrypoint = image.Entrypoint ?? null;
   }
+  // `--entrypoint ""` comes as [""]: it has kept the image's entrypoint and cmd out, and stands for none.
+  if (c.Entrypoint?.length === 1 && c.Entrypoint[0] === '') c.Entrypoint = null;
   c.Healthcheck = mergeHealth(c.Healthcheck ?? undefined, image.Healthcheck as HealthConfig | undefined);
   if (!c.WorkingDir) c.WorkingDir = image.WorkingDir ?? '';
   if (image.Volumes || c.Volumes) c.Volumes = { ...(image.Volumes ?? {}), ...(c.Volumes ?? {}) };

@@ -4,6 +4,7 @@
 // dropped and Google's public resolvers stand in, as Docker does.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { invalid } from '../../common/errors.js';
 import type { ContainerConfig, HostConfig } from './api-types.js';
 
 export interface EtcFiles {
@@ -31,7 +32,10 @@ export function resolvConf(h: HostConfig, hostNetwork: boolean, hostFile = '/etc
   return `${lines.join('\n')}\n`;
 }
 
-export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolean, addresses: string[] = [], linkLines: readonly string[] = []): string {
+/** Docker's special --add-host address. */
+export const HOST_GATEWAY = 'host-gateway';
+
+export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolean, addresses: string[] = [], linkLines: readonly string[] = [], hostGateway?: string): string {
   const base = hostNetwork ? readOr('/etc/hosts', '') : [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -43,18 +47,24 @@ export function hostsFile(c: ContainerConfig, h: HostConfig, hostNetwork: boolea
   ].join('\n');
   const extra = (h.ExtraHosts ?? []).map((e) => {
     const i = e.indexOf(':');
-    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+    let ip = e.slice(i + 1).replace(/^\[(.*)\]$/, '$1'); // "[::1]" is ::1
+    if (ip === HOST_GATEWAY) {
+      // As Docker: the default bridge's gateway, the host's address on it.
+      if (!hostGateway) throw invalid(`unable to derive the IP value for ${HOST_GATEWAY}: the daemon has no default bridge`);
+      ip = hostGateway;
+    }
+    return `${ip}\t${e.slice(0, i)}`;
   });
   const self = hostNetwork ? [] : addresses.map((a) => `${a}\t${c.Hostname}${c.Domainname ? ` ${c.Hostname}.${c.Domainname}` : ''}`);
   return base + [...extra, ...linkLines, ...self].map((l) => `${l}\n`).join('');
 }
 
 /** Writes the three files into the container's directory; `linkLines` are its --link entries. */
-export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, addresses: string[] = [], resolvConfText?: string, linkLines: readonly string[] = []): EtcFiles {
+export function writeEtcFiles(dir: string, c: ContainerConfig, h: HostConfig, o: { addresses?: string[]; resolvConf?: string; linkLines?: readonly string[]; hostGateway?: string } = {}): EtcFiles {
   const hostNetwork = h.NetworkMode === 'host';
   const paths = { hostname: join(dir, 'hostname'), hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf') };
   writeFileSync(paths.hostname, `${c.Hostname ?? ''}\n`);
-  writeFileSync(paths.hosts, hostsFile(c, h, hostNetwork, addresses, linkLines));
-  writeFileSync(paths.resolvConf, resolvConfText ?? resolvConf(h, hostNetwork));
+  writeFileSync(paths.hosts, hostsFile(c, h, hostNetwork, o.addresses, o.linkLines, o.hostGateway));
+  writeFileSync(paths.resolvConf, o.resolvConf ?? resolvConf(h, hostNetwork));
   return paths;
 }

@@ -106,6 +106,12 @@ export class ContainerNetworking {
     return withDns ? this.nets.resolvConfFor(withDns, { dns: h.Dns ?? undefined, dnsSearch: h.DnsSearch ?? undefined, dnsOptions: h.DnsOptions ?? undefined }) : undefined;
   }
 
+  /** What `--add-host NAME:host-gateway` stands for: the default bridge's gateway, as in Docker; undefined without one. */
+  hostGatewayIp(): string | undefined {
+    const bridge = this.nets.list().find((n) => n.Name === 'bridge');
+    return bridge?.IPAM.Config.find((c) => !c.Subnet.includes(':'))?.Gateway || undefined;
+  }
+
   /** The ports to publish: -p bindings, and -P's ephemeral ports for every exposed one. */
   private async publish(c: ContainerRecord): Promise<PortMap> {
     const ports: PortMap = {};

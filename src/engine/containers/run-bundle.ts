@@ -39,7 +39,7 @@ export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 
   const mounts = prepareMounts(deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
   const net = await deps.networking.attach(c);
   const netnsPath = net.netnsPath;
-  const etc = writeEtcFiles(deps.store.dir(c.ID), c.Config, c.HostConfig, net.addresses, net.resolvConf, links.hosts);
+  const etc = writeEtcFiles(deps.store.dir(c.ID), c.Config, c.HostConfig, { addresses: net.addresses, resolvConf: net.resolvConf, linkLines: links.hosts, hostGateway: deps.networking.hostGatewayIp() });
   const shared = sharedNamespaces(c, netnsPath, (ref) => deps.store.find(ref), (id) => runShmDir(deps.execRoot, id));
   if (ipcKind(c.HostConfig.IpcMode) === 'shareable') shared.shmPath = mountShareableShm(runShmDir(deps.execRoot, c.ID), c.HostConfig.ShmSize || DEFAULT_SHM_SIZE);
   const spec = buildSpec(c.Config, c.HostConfig, {

@@ -110,9 +110,9 @@ export class ContainerService {
 
   /** POST /containers/create. */
   async create(rawBody: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
-    const record = createContainer(this.deps, rawBody, name);
+    const { record, warnings } = createContainer(this.deps, rawBody, name);
     this.event(record, 'create');
-    return { Id: record.ID, Warnings: [] };
+    return { Id: record.ID, Warnings: warnings };
   }
 
   /** POST /containers/{id}/start; false when it was running already (Docker's 304). */

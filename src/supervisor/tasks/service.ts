@@ -80,6 +80,11 @@ export class TaskService extends EventEmitter {
     this.killTimeoutMs = opts.killTimeoutMs ?? DEFAULT_KILL_TIMEOUT_MS;
   }
 
+  /** Whether `runtime` names a runtime tasks can use: berth, a configured one, or a runtime CLI on PATH. */
+  hasRuntime(runtime: string): boolean {
+    return runtime === 'berth' || !!(this.opts.runtimes?.[runtime] ?? findRuntimeBinary(runtime));
+  }
+
   private driver(runtime: string, ns: string): RuntimeDriver {
     const key = `${runtime}/${ns}`;
     let d = this.drivers.get(key);

@@ -8,7 +8,7 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../../helpers/busybox.js';
@@ -119,6 +119,31 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.equal(await ok('run', '--rm', '--network', 'none', '--ipc', 'container:donor', 'bb', 'readlink', '/proc/self/ns/ipc'), donorIpc);
     assert.notEqual(await ok('run', '--rm', '--network', 'none', 'bb', 'readlink', '/proc/self/ns/ipc'), donorIpc);
     await ok('rm', '-f', 'donor');
+  });
+
+  it('runs as Docker does: HOME from passwd, --entrypoint "", --add-host host-gateway, device throttles; refuses bad settings at create', async () => {
+    const home = (...flags: string[]) => ok('run', '--rm', '--network', 'none', ...flags, 'bb', 'sh', '-c', 'echo "$HOME"');
+    assert.equal(await home(), '/root');
+    assert.equal(await home('-u', 'nobody'), '/nonexistent');
+    assert.equal(await home('-u', '1234'), '/', 'a uid without a passwd entry');
+    assert.equal(await home('-e', 'HOME=/given'), '/given');
+    assert.equal(await ok('run', '--rm', '--network', 'none', '--entrypoint', '', 'bb', 'echo', 'no entrypoint'), 'no entrypoint');
+    // host-gateway is the default bridge's gateway: the container's default route.
+    assert.equal(await ok('run', '--rm', '--add-host', 'gw:host-gateway', 'bb', 'sh', '-c', 'test "$(grep -w gw /etc/hosts | cut -f1)" = "$(ip route | sed -n "s/^default via \\([^ ]*\\).*/\\1/p")" && echo same'), 'same');
+    const disk = readdirSync('/dev').map((n) => `/dev/${n}`).find((p) => { try { return statSync(p).isBlockDevice(); } catch { return false; } });
+    if (disk) {
+      const st = statSync(disk);
+      const numbers = `${Math.floor(st.rdev / 256) & 0xfff}:${(st.rdev & 0xff) | ((st.rdev >> 12) & ~0xff)}`;
+      assert.equal(await ok('run', '--rm', '--network', 'none', '--device-read-bps', `${disk}:1mb`, '--device-write-iops', `${disk}:100`, 'bb', 'cat',
+        '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device'), `${numbers} 1048576\n${numbers} 100`);
+    }
+    for (const [flags, words] of [[['--cap-add', 'NOPE'], /unknown capability: "CAP_NOPE"/], [['--runtime', 'nope'], /Unknown runtime specified nope/],
+      [['--isolation', 'process'], /Invalid isolation: "process"/]] as const) {
+      const r = await d.docker(['create', '--name', 'refused', ...flags, 'bb', 'true']);
+      assert.equal(r.code, 1, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, words);
+      assert.equal(await ok('ps', '-aq', '--filter', 'name=refused'), '', `${flags.join(' ')} left no container`);
+    }
   });
 
   it('networks: a user network with DNS by name, a published port, connect and disconnect', async () => {

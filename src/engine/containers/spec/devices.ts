@@ -42,7 +42,7 @@ export function mappedDevices(m: DeviceMapping, field: string, access?: string):
   try {
     isDir = statSync(host).isDirectory();
   } catch {
-    // not there
+    throw invalid(`${field}: error gathering device information while adding custom device "${m.PathOnHost}": no such file or directory`);
   }
   if (isDir) {
     walk(host, (p) => {

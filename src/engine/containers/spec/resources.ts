@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { invalid } from '../../../common/errors.js';
 import type { DeviceCgroupRule, Resources } from '../../../runtime/spec/types.js';
 import type { HostConfig } from '../api-types.js';
+import { blockIoDevices } from './block-io.js';
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 const CFS_PERIOD = 100_000; // µs
@@ -92,7 +93,9 @@ export function buildResources(h: HostConfig, deviceRules: DeviceCgroupRule[]): 
   if (h.CpuRealtimeRuntime) cpu.realtimeRuntime = h.CpuRealtimeRuntime;
   if (Object.keys(cpu).length) r.cpu = cpu;
 
-  if ((h.BlkioWeight ?? 0) > 0) r.blockIO = { weight: h.BlkioWeight! };
+  const blockIO: NonNullable<Resources['blockIO']> = blockIoDevices(h);
+  if ((h.BlkioWeight ?? 0) > 0) blockIO.weight = h.BlkioWeight!;
+  if (Object.keys(blockIO).length) r.blockIO = blockIO;
 
   // 0 and negative values mean "no limit" in the API; the runtime takes -1 for that.
   if (h.PidsLimit !== undefined && h.PidsLimit !== null) r.pids = { limit: h.PidsLimit > 0 ? h.PidsLimit : -1 };
