@@ -7,7 +7,8 @@ import { invalid, notFound } from '../../common/errors.js';
 import { applyLayer } from '../../image/apply-layer.js';
 import { naiveChanges, overlayChanges, writeLayer, type Change } from '../../image/diff-layer.js';
 import { cleanEntryPath, resolveDir, resolveInRoot } from '../../image/secure-path.js';
-import { writableLayerDir } from '../../supervisor/snapshots/types.js';
+import { anyHas, lowerLayerDirs, writableLayerDir } from '../../supervisor/snapshots/types.js';
+import { withoutInitFiles } from '../../engine/containers/init-files.js';
 import type { CgroupStats } from '../../runtime/cgroups/stats.js';
 import { exportTree } from '../../engine/images/import-export.js';
 import { dockerStats, networkCounters, systemCpuNs, type StatsSample } from '../../engine/containers/stats.js';
@@ -93,26 +94,16 @@ async function archivePut(ctx: Ctx): Promise<void> {
   }, { withMounts: true });
 }
 
-const INIT_PATHS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/.dockerenv', '/dev/console']);
-
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 async function changes(ctx: Ctx): Promise<void> {
   const e = ctx.engine;
   const c = e.containers.get(ctx.params.id!);
   const mounts = e.snapshotter.mounts(c.SnapshotKey);
   const upper = writableLayerDir(mounts);
-  const lowers = (mounts[0]?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length).split(':') ?? []);
-  const inLower = (p: string) => lowers.some((l) => {
-    try {
-      lstatSync(join(l, p));
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  // The files berth binds over (hostname, hosts, resolv.conf) are its, not the container's: Docker
-  // keeps them in an init layer and does not list them either.
-  const list = (e.snapshotter.name === 'overlayfs' ? overlayChanges(upper) : naiveChanges(undefined, upper)).filter((ch) => !INIT_PATHS.has(`/${ch.path}`) || ch.kind === 'delete');
+  const inLower = anyHas(lowerLayerDirs(mounts));
+  // What berth made for itself (mount points, /.dockerenv) is not the container's change: Docker
+  // keeps it in an init layer and does not list it either.
+  const list = withoutInitFiles(e.snapshotter.name === 'overlayfs' ? overlayChanges(upper) : naiveChanges(undefined, upper), inLower);
   const out = list.map((ch) => ({ Path: `/${ch.path}`, Kind: ch.kind === 'delete' ? 2 : ch.kind === 'opaque' || inLower(ch.path) ? 0 : 1 }));
   sendJson(ctx.res!, 200, out.length ? out : null);
 }

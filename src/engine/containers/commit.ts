@@ -8,7 +8,8 @@ import type { ImageConfig } from '../../image/config.js';
 import { naiveChanges, overlayChanges, writeLayer } from '../../image/diff-layer.js';
 import { formatReference, parseReference } from '../../image/reference.js';
 import { mountAll, unmountAll } from '../../sys/mount.js';
-import { writableLayerDir } from '../../supervisor/snapshots/types.js';
+import { anyHas, lowerLayerDirs, writableLayerDir } from '../../supervisor/snapshots/types.js';
+import { withoutInitFiles } from './init-files.js';
 import { storeLayerTar, withLease } from '../../supervisor/images/layers.js';
 import type { ImageService, LocalImage } from '../images/service.js';
 import { configFor, writeImage, type ImageLayer } from '../../supervisor/images/write-image.js';
@@ -30,9 +31,10 @@ export interface CommitOptions {
 /** The container's snapshot as a layer tar: overlay's upper directory, or a naive copy beside its parent. */
 export async function* changesTar(svc: ContainerService, key: string, parent: string | undefined, execRoot: string): AsyncGenerator<Buffer> {
   const sn = svc.deps.snapshotter;
-  const upper = writableLayerDir(sn.mounts(key));
+  const mounts = sn.mounts(key);
+  const upper = writableLayerDir(mounts);
   if (sn.name === 'overlayfs') {
-    yield* writeLayer(upper, overlayChanges(upper));
+    yield* writeLayer(upper, withoutInitFiles(overlayChanges(upper), anyHas(lowerLayerDirs(mounts))));
     return;
   }
   const view = `commit-view-${key}`;
@@ -41,7 +43,7 @@ export async function* changesTar(svc: ContainerService, key: string, parent: st
   mkdirSync(lower);
   try {
     if (parent) mountAll(sn.view(view, parent), lower);
-    yield* writeLayer(upper, naiveChanges(parent ? lower : undefined, upper));
+    yield* writeLayer(upper, withoutInitFiles(naiveChanges(parent ? lower : undefined, upper), anyHas(parent ? [lower] : [])));
   } finally {
     if (parent) {
       unmountAll(lower);

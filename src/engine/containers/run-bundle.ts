@@ -12,6 +12,7 @@ import { boundingCapabilities } from '../../sys/proc.js';
 import { prepareMounts } from '../../volume/mounts.js';
 import { containerBundleDir } from './containerd-view.js';
 import { writeEtcFiles } from './etc-files.js';
+import { makeInitFiles } from './init-files.js';
 import { linkSettings } from './links.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
@@ -35,6 +36,7 @@ export const runShmDir = (execRoot: string, id: string): string => join(containe
 export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 'volumes' | 'networking' | 'execRoot' | 'cgroupParent'>, c: ContainerRecord): Promise<void> {
   const rootfs = runRootfs(deps.execRoot, c.ID);
   if (c.Config.WorkingDir) ensureWorkingDir(rootfs, c.Config.WorkingDir);
+  if (!c.HasBeenStarted) makeInitFiles(rootfs); // once: a container that removes them keeps them removed
   const links = linkSettings(c, (ref) => deps.store.find(ref)); // first: a linked container that is down fails the start
   const mounts = prepareMounts(deps.volumes, c.MountPoints ?? [], { containerId: c.ID, rootfs, copyUp: !c.HasBeenStarted });
   const net = await deps.networking.attach(c);

@@ -1,6 +1,8 @@
 // Snapshots as containerd models them: a committed snapshot is an immutable layer stack keyed by
 // name (the image's chain ID); an active one is a writable layer on top of a parent; a view is a
 // read-only look at a parent. Callers mount what `mounts()` returns.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
@@ -49,6 +51,23 @@ export interface Snapshotter {
  * The directory a layer is unpacked into for an active snapshot's mounts: overlay's upperdir, or
  * the bind source of a snapshot that is a plain directory.
  */
+/** An overlay snapshot's read-only layer directories, topmost first; none for a plain directory. */
+export function lowerLayerDirs(mounts: readonly Mount[]): string[] {
+  return mounts[0]?.options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length).split(':') ?? [];
+}
+
+/** Whether any of `dirs` has `path` (relative): what a snapshot's parents hold under it. */
+export function anyHas(dirs: readonly string[]): (path: string) => boolean {
+  return (path) => dirs.some((d) => {
+    try {
+      lstatSync(join(d, path));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function writableLayerDir(mounts: readonly Mount[]): string {
   const m = mounts[0];
   const upper = m?.options.find((o) => o.startsWith('upperdir='));

@@ -146,6 +146,24 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     }
   });
 
+  it('keeps its own files out of diff and commit, as Docker\'s init layer does; /.dockerenv and /etc/mtab are there', async () => {
+    await ok('run', '--name', 'initfiles', '--network', 'none', 'bb', 'sh', '-c', 'touch /made; test -f /.dockerenv && readlink /etc/mtab');
+    assert.equal(await ok('logs', 'initfiles'), '/proc/mounts');
+    assert.equal(await ok('diff', 'initfiles'), 'A /made');
+    await ok('commit', 'initfiles', 'initfiles:committed');
+    const saved = join(work, 'initfiles.tar');
+    await ok('save', '-o', saved, 'initfiles:committed');
+    const unpacked = join(work, 'initfiles');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-C', unpacked, '-xf', saved]);
+    // The top layer (docker save's manifest lists the layers bottom first) holds the one change.
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+    const top = execFileSync('tar', ['-tf', join(unpacked, manifest[0]!.Layers.at(-1)!)], { encoding: 'utf8' });
+    assert.deepEqual(top.split('\n').filter(Boolean), ['made']);
+    await ok('rm', 'initfiles');
+    await ok('rmi', 'initfiles:committed');
+  });
+
   it('networks: a user network with DNS by name, a published port, connect and disconnect', async () => {
     await ok('network', 'create', '--subnet', '10.123.0.0/24', '--label', 'team=web', 'front');
     assert.equal(await ok('network', 'ls', '--filter', 'label=team=web', '--format', '{{.Name}} {{.Driver}}'), 'front bridge');
