@@ -3,11 +3,24 @@
 // tags. The engine implements it over its own services (src/engine/build-backend.ts), so a build
 // step is an ordinary container and an ordinary commit, and the build layer stays below the engine.
 import type { ContainerConfig, ImageConfig } from '../image/config.js';
+import type { CacheMountStore } from './cache-mounts.js';
 
 /** An image a step starts from or produced: Docker's image ID and its whole config. */
 export interface BuildImage {
   id: string;
   config: ImageConfig;
+}
+
+/** A RUN --mount as the step container gets it: a host directory or file bound in, or a tmpfs. */
+export interface StepMount {
+  type: 'bind' | 'tmpfs';
+  /** Absolute path in the container. */
+  target: string;
+  /** bind: the host path. */
+  source?: string;
+  readOnly: boolean;
+  /** tmpfs: its size limit in bytes. */
+  sizeBytes?: number;
 }
 
 /** What a step container is made with (Docker's container config, the fields the builder sets). */
@@ -16,6 +29,13 @@ export interface StepContainer {
   /** The network RUN steps use: "default" (the bridge), "host" or "none". */
   networkMode: string;
   shmSize?: number;
+  mounts?: StepMount[];
+}
+
+/** An image's root filesystem mounted on the host until released. */
+export interface MountedRootfs {
+  path: string;
+  release(): Promise<void>;
 }
 
 export interface PullProgress {
@@ -50,6 +70,13 @@ export interface BuildBackend {
   commitContainer(id: string, parent: BuildImage, commit: StepCommit): Promise<BuildImage>;
   /** Runs `fn` with an image's root filesystem mounted read-only (COPY --from). */
   withImageRootfs<T>(image: BuildImage, fn: (rootfs: string) => Promise<T>): Promise<T>;
+  /**
+   * An image's root filesystem mounted until released (RUN --mount from a stage or image):
+   * read-only, or writable with the writes thrown away at release.
+   */
+  mountImage(image: BuildImage, o: { writable: boolean }): Promise<MountedRootfs>;
+  /** RUN --mount=type=cache directories (under the daemon's data root), one store per daemon. */
+  readonly cacheMounts: CacheMountStore;
   removeContainer(id: string): Promise<void>;
   /** The image a step with this cache key made before, if it is still here. */
   cached(key: string): BuildImage | undefined;

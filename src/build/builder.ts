@@ -6,17 +6,23 @@
 // carries the whole config), the instruction and, for COPY/ADD, the checksum of what it copies.
 // Step containers are removed whatever happens; a failing RUN ends the build with its exit code.
 import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BerthError } from '../common/errors.js';
 import type { ContainerConfig } from '../image/config.js';
-import type { BuildBackend, BuildImage, StepCommit } from './backend.js';
+import type { BuildBackend, BuildImage, StepCommit, StepMount } from './backend.js';
 import { BuildContext, type SourceMatch } from './context.js';
 import { copyInto, makeDirIn } from './copy.js';
 import {
-  DockerfileError, EXPANDED_KINDS, StageVariables, expandInstruction, parseDockerfile, parseTrigger, planBuild,
-  type AddInstruction, type BuildArgValues, type BuildPlan, type CopyInstruction, type PlannedStage, type StageInstruction,
+  DockerfileError, EXPANDED_KINDS, SCRIPT_DIR, StageVariables, atLine, expandInstruction, parseDockerfile, parseRunMount, parseTrigger, planBuild,
+  resolveCopyFrom, runWithHeredocs,
+  type AddInstruction, type BuildArgValues, type BuildPlan, type CopyInstruction, type PlannedStage, type RunInstruction, type StageInstruction,
 } from './dockerfile/index.js';
+import { inlineSources } from './inline-sources.js';
+import { missingMountPoints, removeMountPoints } from './mount-stubs.js';
 import { HeldOutput, type BuildOutput } from './output.js';
-import { DEFAULT_SHELL, applyMetadata, applyWorkdir, commandArgs, nopCreatedBy, type StageState } from './step-config.js';
+import { planMounts, type HeldMount } from './run-mounts.js';
+import { DEFAULT_SHELL, applyMetadata, applyWorkdir, nopCreatedBy, type StageState } from './step-config.js';
 
 export interface BuildOptions {
   /** The Dockerfile's path in the context. */
@@ -138,7 +144,7 @@ export class Builder {
     const instr = EXPANDED_KINDS.has(raw.kind) ? expandInstruction(raw, vars.expansionEnv(), this.plan.escapeToken) : raw;
     const shell = state.config.Shell?.length ? state.config.Shell : DEFAULT_SHELL;
     let image: BuildImage;
-    if (instr.kind === 'RUN') image = await this.run(parent, state, vars, commandArgs(instr.cmd, shell), out);
+    if (instr.kind === 'RUN') image = await this.run(s, parent, state, vars, instr, shell, out);
     else if (instr.kind === 'COPY' || instr.kind === 'ADD') image = await this.copy(s, parent, state, instr, shell, out);
     else if (instr.kind === 'WORKDIR') {
       const dir = applyWorkdir(state, instr.path);
@@ -174,22 +180,76 @@ export class Builder {
     return made;
   }
 
-  /** RUN: a container from the current image with the build args in its env, committed as a layer. */
-  private async run(parent: BuildImage, state: StageState, vars: StageVariables, cmd: string[], out: BuildOutput): Promise<BuildImage> {
+  /**
+   * RUN: a container from the current image with the build args in its env, committed as a layer;
+   * with BuildKit's --mount, --network and heredocs (see run-mounts.ts and dockerfile/heredoc.ts).
+   */
+  private async run(s: PlannedStage, parent: BuildImage, state: StageState, vars: StageVariables, instr: RunInstruction, shell: string[], out: BuildOutput): Promise<BuildImage> {
+    if (instr.security === 'insecure') {
+      throw new BuildError('RUN --security=insecure needs the security.insecure entitlement, which Docker\'s daemon denies by default and the classic build API has no way to grant; berth runs build steps sandboxed only');
+    }
+    if (instr.devices.length) throw new BuildError(`RUN --device=${instr.devices[0]}: BuildKit's CDI devices are not available to build steps in berth`);
+    const { args, script } = runWithHeredocs(instr.cmd, instr.heredocs);
+    const cmd = instr.cmd.prependShell ? [...shell, ...args] : args;
     const createdBy = vars.historyCommand(cmd).join(' ');
     const runConfig: ContainerConfig = { ...state.config, Cmd: cmd, Entrypoint: null, Env: [...vars.env, ...vars.runArgs()] };
-    return this.cachedOr(parent, ['RUN', createdBy, runConfig.Env], out, async () => {
-      const id = await this.backend.createContainer(parent, { config: runConfig, networkMode: this.o.networkMode, shmSize: this.o.shmSize });
+    const networkMode = !instr.network || instr.network === 'default' ? this.o.networkMode : instr.network;
+    let mounts;
+    try {
+      mounts = instr.mounts.map((text) => parseRunMount(text, vars.expansionEnv(), this.plan.escapeToken));
+    } catch (err) {
+      throw atLine(err, instr.line, instr.endLine);
+    }
+    const planned = await planMounts(mounts, {
+      backend: this.backend,
+      context: this.context,
+      from: (value) => this.mountSource(s, value, out),
+      workdir: state.config.WorkingDir || '/',
+      note: (line) => out.stream(`${line}\n`),
+    });
+    // A plain RUN keeps the classic builder's key (which leaves out the build's network mode);
+    // what BuildKit adds is keyed only when used.
+    const key: unknown[] = ['RUN', createdBy, runConfig.Env];
+    if (planned.length || script || instr.network) key.push(instr.network ?? 'default', planned.map((p) => p.key), script ?? null);
+    return this.cachedOr(parent, key, out, async () => {
+      const held: HeldMount[] = [];
       try {
-        out.stream(` ---> Running in ${short(id)}\n`);
-        const status = await this.backend.runContainer(id, (chunk) => out.stream(chunk.toString()));
-        if (status !== 0) throw new BuildError(`The command '${cmd.join(' ')}' returned a non-zero code: ${status}`, status);
-        return await this.backend.commitContainer(id, parent, { config: state.config, createdBy, author: state.author });
+        for (const p of planned) held.push(await p.acquire());
+        const stepMounts = held.flatMap((h) => (h.mount ? [h.mount] : []));
+        if (script) stepMounts.push(this.scriptMount(script));
+        const id = await this.backend.createContainer(parent, { config: runConfig, networkMode, shmSize: this.o.shmSize, mounts: stepMounts });
+        try {
+          out.stream(` ---> Running in ${short(id)}\n`);
+          const stubs = stepMounts.length ? await this.backend.withContainerRootfs(id, async (rootfs) => missingMountPoints(rootfs, stepMounts.map((m) => m.target))) : [];
+          const status = await this.backend.runContainer(id, (chunk) => out.stream(chunk.toString()));
+          if (status !== 0) throw new BuildError(`The command '${cmd.join(' ')}' returned a non-zero code: ${status}`, status);
+          if (stubs.length) await this.backend.withContainerRootfs(id, async (rootfs) => removeMountPoints(rootfs, stubs));
+          return await this.backend.commitContainer(id, parent, { config: state.config, createdBy, author: state.author });
+        } finally {
+          await this.backend.removeContainer(id).catch(() => {});
+          out.stream(`Removing intermediate container ${short(id)}\n`);
+        }
       } finally {
-        await this.backend.removeContainer(id).catch(() => {});
-        out.stream(`Removing intermediate container ${short(id)}\n`);
+        for (const h of held.reverse()) await h.release().catch(() => {});
       }
     });
+  }
+
+  /** A RUN heredoc starting with "#!": a read-only file at /dev/pipes/<name>, as BuildKit runs it. */
+  private scriptMount(script: { name: string; data: string }): StepMount {
+    const dir = mkdtempSync(join(this.context.scratch(), 'script-'));
+    writeFileSync(join(dir, script.name), script.data);
+    chmodSync(join(dir, script.name), 0o755);
+    return { type: 'bind', target: SCRIPT_DIR, source: dir, readOnly: true };
+  }
+
+  /** What a RUN --mount from= names: an earlier stage (built by now: the plan made it a dependency) or an image. */
+  private async mountSource(s: PlannedStage, value: string, out: BuildOutput): Promise<BuildImage> {
+    const found = resolveCopyFrom(value, s.index, s.earlierStages);
+    if ('image' in found) return this.backend.image(found.image, { pull: this.o.pull, platform: this.o.platform, progress: (l) => out.stream(`${l}\n`) });
+    const built = this.results.get(found.stage);
+    if (!built) throw new BuildError(`cannot mount from stage ${JSON.stringify(value)}, stage needs to be defined before current command`);
+    return built;
   }
 
   /** A container from `parent` that is not run: `fn` changes its files, then it is committed. */
@@ -209,8 +269,9 @@ export class Builder {
       throw new BuildError(`ADD ${instr.sources.find((src) => src.includes('://') || src.startsWith('git@'))}: berth builds offline and does not download URLs; put the file in the build context`);
     }
     const from = instr.kind === 'COPY' ? s.copyFrom.find((c) => c.instruction.line === instr.line) : undefined;
+    const inline = instr.inline.length ? inlineSources(this.context.scratch(), instr.inline) : [];
     const work = async (root: BuildContext) => {
-      const matches: SourceMatch[] = instr.sources.flatMap((src) => root.sources(src));
+      const matches: SourceMatch[] = [...instr.sources.flatMap((src) => root.sources(src)), ...inline];
       const sum = BuildContext.checksum(matches);
       const createdBy = nopCreatedBy(shell, ` ${instr.kind} ${from ? `--from=${instr.kind === 'COPY' ? instr.from : ''} ` : ''}${matches.length === 1 && matches[0]!.stat.isDirectory() ? 'dir' : 'file'}:${sum.slice(7)} in ${instr.dest} `);
       const key = [instr.kind, createdBy, instr.chown ?? '', instr.chmod ?? '', state.config.WorkingDir ?? ''];

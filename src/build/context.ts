@@ -3,8 +3,8 @@
 // read from it, and the files a COPY or ADD names, found and checksummed for the step cache.
 // Symlinks in the context are never followed out of it: a source is resolved chroot-style.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
-import { join, posix } from 'node:path';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { invalid } from '../common/errors.js';
 import { applyLayer } from '../image/apply-layer.js';
 import { cleanEntryPath, resolveDir } from '../image/secure-path.js';
@@ -19,7 +19,18 @@ export interface SourceMatch {
 }
 
 export class BuildContext {
+  private scratchDir?: string;
+
   private constructor(readonly dir: string) {}
+
+  /**
+   * A private directory beside the context, for the files steps need that are not the context's
+   * (heredoc files, writable copies of bound sources); it goes with the context.
+   */
+  scratch(): string {
+    this.scratchDir ??= mkdtempSync(join(dirname(this.dir), 'build-files-'));
+    return this.scratchDir;
+  }
 
   /** A directory as a source of files (another stage's or an image's root for COPY --from). */
   static at(dir: string): BuildContext {
@@ -116,6 +127,7 @@ export class BuildContext {
   }
 
   remove(): void {
+    if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,8 @@ import { TAR_END } from '../image/tar-writer.js';
 import type { ContainerConfig, ImageConfig } from '../image/config.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import { mountAll, unmountAll } from '../sys/mount.js';
-import type { BuildBackend, BuildImage, StepCommit, StepContainer } from '../build/backend.js';
+import type { BuildBackend, BuildImage, MountedRootfs, StepCommit, StepContainer } from '../build/backend.js';
+import { CacheMountStore } from '../build/cache-mounts.js';
 import { changesTar } from './containers/commit.js';
 import { readLogs } from './containers/logs.js';
 import type { ContainerService } from './containers/service.js';
@@ -31,7 +32,13 @@ export class EngineBuildBackend implements BuildBackend {
     private readonly containers: ContainerService,
     private readonly images: ImageService,
     private readonly execRoot: string,
-  ) {}
+    /** Where RUN --mount=type=cache directories live (under the data root). */
+    cacheMountRoot: string,
+  ) {
+    this.cacheMounts = new CacheMountStore(cacheMountRoot);
+  }
+
+  readonly cacheMounts: CacheMountStore;
 
   async image(ref: string, o: { pull: boolean; platform?: string; progress: (line: string) => void }): Promise<BuildImage> {
     if (!o.pull) {
@@ -75,7 +82,16 @@ export class EngineBuildBackend implements BuildBackend {
       // [] (not null) clears the image's entrypoint, as the Engine API reads it
       Entrypoint: c.Entrypoint ?? [],
       Labels: { ...(c.Labels ?? {}), [BUILD_STEP_LABEL]: 'true' },
-      HostConfig: { NetworkMode: step.networkMode, ...(step.shmSize ? { ShmSize: step.shmSize } : {}) },
+      HostConfig: {
+        NetworkMode: step.networkMode,
+        ...(step.shmSize ? { ShmSize: step.shmSize } : {}),
+        // RUN --mount: ordinary binds and tmpfs mounts of the engine's Mounts
+        ...(step.mounts?.length ? {
+          Mounts: step.mounts.map((m) => (m.type === 'tmpfs'
+            ? { Type: 'tmpfs' as const, Target: m.target, ReadOnly: m.readOnly, ...(m.sizeBytes ? { TmpfsOptions: { SizeBytes: m.sizeBytes } } : {}) }
+            : { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
+        } : {}),
+      },
     };
     return (await this.containers.create(body)).Id;
   }
@@ -113,25 +129,45 @@ export class EngineBuildBackend implements BuildBackend {
   }
 
   async withImageRootfs<T>(image: BuildImage, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const mounted = await this.mountImage(image, { writable: false });
+    try {
+      return await fn(mounted.path);
+    } finally {
+      await mounted.release();
+    }
+  }
+
+  async mountImage(image: BuildImage, o: { writable: boolean }): Promise<MountedRootfs> {
     const img = this.images.get(image.id);
     const sn = this.containers.deps.snapshotter;
     const dir = mkdtempSync(join(this.execRoot, 'build-from-'));
     const key = `build-view-${dir.split('/').pop()}`;
-    try {
-      mountAll(sn.view(key, img.chainIds.at(-1)), dir);
-      try {
-        return await fn(dir);
-      } finally {
-        unmountAll(dir);
-      }
-    } finally {
+    const parent = img.chainIds.at(-1);
+    const cleanup = () => {
       try {
         sn.remove(key);
       } catch {
-        // the view was never made
+        // the snapshot was never made
       }
       rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      // writable: an active snapshot whose changes go with it when it is removed
+      mountAll(o.writable ? sn.prepare(key, parent) : sn.view(key, parent), dir);
+    } catch (err) {
+      cleanup();
+      throw err;
     }
+    return {
+      path: dir,
+      release: async () => {
+        try {
+          unmountAll(dir);
+        } finally {
+          cleanup();
+        }
+      },
+    };
   }
 
   async removeContainer(id: string): Promise<void> {

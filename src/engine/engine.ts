@@ -99,7 +99,7 @@ export class Engine {
     this.containers = containers;
     this.execs = new ExecService(containers, this.events, config.execRoot);
     this.health = new HealthMonitor(containers, this.execs, this.events);
-    this.buildBackend = new EngineBuildBackend(containers, this.images, config.execRoot);
+    this.buildBackend = new EngineBuildBackend(containers, this.images, config.execRoot, join(root, 'build-cache-mounts'));
   }
 
   /** A registry client that answers challenges with these credentials (a request's X-Registry-Auth). */

@@ -149,6 +149,11 @@ export function systemRoutes(r: Router): void {
     .add('GET', '/events', events)
     .add('GET', '/system/df', df)
     .add('POST', '/auth', auth)
-    // There is no build cache before the builder exists: nothing to prune, truthfully.
-    .add('POST', '/build/prune', (ctx) => sendJson(ctx.res!, 200, ctx.engine.images.pruneBuildCache()));
+    // The step cache (intermediate images) and the RUN --mount=type=cache directories, as
+    // BuildKit's prune counts its cache mounts among the build cache.
+    .add('POST', '/build/prune', (ctx) => {
+      const steps = ctx.engine.images.pruneBuildCache();
+      const mounts = ctx.engine.buildBackend.cacheMounts.prune();
+      sendJson(ctx.res!, 200, { CachesDeleted: [...steps.CachesDeleted, ...mounts.deleted], SpaceReclaimed: steps.SpaceReclaimed + mounts.bytes });
+    });
 }

@@ -3,7 +3,7 @@
 // (and ONBUILD triggers when they run); RUN, CMD, ENTRYPOINT, HEALTHCHECK and SHELL are left to
 // the shell in the container, MAINTAINER and ONBUILD are stored as written.
 import { atLine } from './errors.js';
-import type { Instruction, KeyValue } from './instructions.js';
+import type { InlineSource, Instruction, KeyValue } from './instructions.js';
 import { ShellLex, type EscapeToken, type Env } from './shell-lex.js';
 
 /** Keywords whose arguments the builder expands. */
@@ -27,6 +27,8 @@ export function expandInstruction<T extends Instruction>(instr: T, env: Env, esc
 function expand(instr: Instruction, env: Env, escapeToken: EscapeToken): Instruction {
   const lex = new ShellLex(escapeToken);
   const word = (w: string): string => lex.processWord(w, env);
+  // A heredoc body: variables and escapes, but quotes are text (BuildKit's raw expansion).
+  const body = (src: InlineSource): InlineSource => (src.expand ? { ...src, data: new ShellLex('\\', { skipProcessQuotes: true }).processWord(src.data, env) } : src);
   const pairs = (ps: KeyValue[]): KeyValue[] => ps.map((p) => ({ key: word(p.key), value: word(p.value) }));
   try {
     switch (instr.kind) {
@@ -41,13 +43,13 @@ function expand(instr: Instruction, env: Env, escapeToken: EscapeToken): Instruc
           args: instr.args.map((a) => (a.value === undefined ? { key: word(a.key) } : { key: word(a.key), value: word(a.value) })),
         };
       case 'COPY': {
-        const out = { ...instr, sources: instr.sources.map(word), dest: word(instr.dest) };
+        const out = { ...instr, sources: instr.sources.map(word), inline: instr.inline.map(body), dest: word(instr.dest) };
         if (instr.chown !== undefined) out.chown = word(instr.chown);
         if (instr.chmod !== undefined) out.chmod = word(instr.chmod);
         return out;
       }
       case 'ADD': {
-        const out = { ...instr, sources: instr.sources.map(word), dest: word(instr.dest) };
+        const out = { ...instr, sources: instr.sources.map(word), inline: instr.inline.map(body), dest: word(instr.dest) };
         if (instr.chown !== undefined) out.chown = word(instr.chown);
         if (instr.chmod !== undefined) out.chmod = word(instr.chmod);
         if (instr.checksum !== undefined) out.checksum = word(instr.checksum);

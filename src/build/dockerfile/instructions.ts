@@ -4,6 +4,8 @@
 // Values stay source text here (quotes, $VARS); expand.ts substitutes them when a step runs.
 import { parseGoDuration } from './duration.js';
 import { DockerfileError } from './errors.js';
+import { chompHeredoc, parseHeredocWord, type Heredoc } from './heredoc.js';
+import { mountFromValue } from './run-mount.js';
 import { parse, type Directives, type EscapeToken, type KeyValue, type Node, type ParseWarning } from './parser.js';
 
 export type { KeyValue } from './parser.js';
@@ -35,8 +37,16 @@ export interface FromInstruction extends Base {
 export interface RunInstruction extends Base {
   kind: 'RUN';
   cmd: CommandLine;
-  /** BuildKit RUN flags (--mount, --network, --security, --device), in the order given. */
-  flags: Array<{ name: string; value: string }>;
+  /** `--mount=` values as written (CSV; variables are expanded when the step runs, see run-mount.ts). */
+  mounts: string[];
+  /** `--network=`: default, none or host. */
+  network?: string;
+  /** `--security=`: sandbox or insecure. */
+  security?: string;
+  /** `--device=` values (BuildKit's CDI devices). */
+  devices: string[];
+  /** The heredocs the command opens, bodies included (see runCommandLine in heredoc-run.ts). */
+  heredocs: Heredoc[];
 }
 export interface CmdInstruction extends Base {
   kind: 'CMD';
@@ -77,8 +87,18 @@ export interface WorkdirInstruction extends Base {
   kind: 'WORKDIR';
   path: string;
 }
+/** A COPY/ADD source written inline as a heredoc (`COPY <<EOF /dest`): a file named after its delimiter. */
+export interface InlineSource {
+  name: string;
+  /** The body, `<<-` tabs already stripped. */
+  data: string;
+  /** Variables in the body are expanded (the delimiter had no quotes). */
+  expand: boolean;
+}
 interface SourcesAndDest {
+  /** Paths in the context (or --from); heredoc sources are in `inline`. */
   sources: string[];
+  inline: InlineSource[];
   dest: string;
   chown?: string;
   chmod?: string;
@@ -295,14 +315,17 @@ function build(node: Node): Instruction {
       return { ...base, kind: 'FROM', image: args[0] as string, ...opt('name', name), ...opt('platform', platform) };
     }
     case 'run': {
-      parseFlags(node.flags, { mount: 'strings', network: 'string', security: 'string', device: 'strings' });
-      const flags: RunInstruction['flags'] = [];
-      for (const raw of node.flags) {
-        if (raw === '--') break;
-        const eq = raw.indexOf('=');
-        flags.push({ name: (eq < 0 ? raw : raw.slice(0, eq)).slice(2), value: eq < 0 ? '' : raw.slice(eq + 1) });
-      }
-      return { ...base, kind: 'RUN', cmd: commandLine(node), flags };
+      const f = parseFlags(node.flags, { mount: 'strings', network: 'string', security: 'string', device: 'strings' });
+      const network = str(f, 'network');
+      if (network !== undefined && !['default', 'none', 'host'].includes(network)) throw new Error(`invalid network mode ${JSON.stringify(network)}`);
+      const security = str(f, 'security');
+      if (security !== undefined && !['sandbox', 'insecure'].includes(security)) throw new Error(`security ${JSON.stringify(security)} is not valid`);
+      const mounts = list(f, 'mount');
+      for (const m of mounts) checkMountFrom(m);
+      return {
+        ...base, kind: 'RUN', cmd: commandLine(node), mounts, ...opt('network', network), ...opt('security', security),
+        devices: list(f, 'device'), heredocs: node.heredocs.map((h) => ({ ...h })),
+      };
     }
     case 'cmd':
       parseFlags(node.flags, {});
@@ -361,8 +384,7 @@ function build(node: Node): Instruction {
       return {
         ...base,
         kind: 'COPY',
-        sources: args.slice(0, -1),
-        dest: args[args.length - 1] as string,
+        ...sourcesAndDest(node, 'COPY'),
         ...opt('from', nonEmpty(str(f, 'from'))),
         ...opt('chown', nonEmpty(str(f, 'chown'))),
         ...opt('chmod', nonEmpty(str(f, 'chmod'))),
@@ -379,8 +401,7 @@ function build(node: Node): Instruction {
       return {
         ...base,
         kind: 'ADD',
-        sources: args.slice(0, -1),
-        dest: args[args.length - 1] as string,
+        ...sourcesAndDest(node, 'ADD'),
         ...opt('chown', nonEmpty(str(f, 'chown'))),
         ...opt('chmod', nonEmpty(str(f, 'chmod'))),
         link: bool(f, 'link'),
@@ -398,7 +419,9 @@ function build(node: Node): Instruction {
       const trigger = (args[0] as string).trim().toUpperCase();
       if (trigger === 'ONBUILD') throw new Error("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (trigger === 'MAINTAINER' || trigger === 'FROM') throw new Error(`${trigger} isn't allowed as an ONBUILD trigger`);
-      return { ...base, kind: 'ONBUILD', trigger, expression: node.original.replace(/^\s*ONBUILD\s*/i, '') };
+      // The trigger is stored as text: with its heredocs' bodies and terminators, to be parsed again.
+      const expression = node.original.replace(/^\s*ONBUILD\s*/i, '') + node.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+      return { ...base, kind: 'ONBUILD', trigger, expression };
     }
     case 'shell': {
       parseFlags(node.flags, {});
@@ -409,6 +432,32 @@ function build(node: Node): Instruction {
     default:
       throw new Error(`unknown instruction: ${node.keyword.toUpperCase()}`);
   }
+}
+
+/** COPY/ADD's sources (heredoc words become inline files) and destination. */
+function sourcesAndDest(node: Node, cmd: string): Pick<SourcesAndDest, 'sources' | 'inline' | 'dest'> {
+  const dest = node.args[node.args.length - 1] as string;
+  if (parseHeredocWord(dest)) throw new Error(`${cmd} cannot accept a heredoc as a destination`);
+  const bodies = new Map(node.heredocs.map((h) => [h.name, h]));
+  const sources: string[] = [];
+  const inline: InlineSource[] = [];
+  for (const src of node.args.slice(0, -1)) {
+    const doc = node.json ? undefined : parseHeredocWord(src);
+    if (!doc) {
+      sources.push(src);
+      continue;
+    }
+    const content = bodies.get(doc.name)?.content ?? '';
+    inline.push({ name: doc.name, data: doc.chomp ? chompHeredoc(content) : content, expand: doc.expand });
+  }
+  return { sources, inline, dest };
+}
+
+/** BuildKit refuses a variable in a mount's from= (a stage must be known before the build runs). */
+function checkMountFrom(value: string): void {
+  const from = mountFromValue(value) ?? '';
+  const dollar = from.indexOf('$');
+  if (dollar !== -1 && dollar !== from.length - 1) throw new Error("'from' doesn't support variable expansion, define alias stage instead");
 }
 
 const nonEmpty = (s: string | undefined): string | undefined => (s === '' ? undefined : s);

@@ -4,7 +4,8 @@
 // skipped), case-insensitive keywords, leading --flags, exec (JSON) vs shell form, and per-keyword
 // argument splitting. It does not know what instructions mean: instructions.ts does.
 import { DockerfileError } from './errors.js';
-import { isSpace, ShellLex, trimLeftSpace, trimSpace, type EscapeToken } from './shell-lex.js';
+import { endsHeredoc, heredocsInLine, type Heredoc } from './heredoc.js';
+import { isSpace, trimLeftSpace, trimSpace, type EscapeToken } from './shell-lex.js';
 
 export type { EscapeToken } from './shell-lex.js';
 
@@ -36,6 +37,8 @@ export interface Node {
   json: boolean;
   /** ONBUILD: the wrapped instruction. */
   sub?: Node;
+  /** The heredocs the instruction opens, with their bodies (RUN, COPY, ADD; also under ONBUILD). */
+  heredocs: Heredoc[];
   /** The logical line (continuations joined) the node was parsed from. */
   original: string;
   /** 1-based first and last physical line of the instruction. */
@@ -184,12 +187,35 @@ export function parse(text: string): ParseResult {
     let node: Node;
     try {
       node = nodeFromLine(logical, directives.escape, comments);
-      rejectHeredoc(node);
     } catch (err) {
       throw new DockerfileError((err as Error).message, startLine, endLine);
     }
+    // Heredoc bodies follow the instruction's (continued) line, one after the other.
+    if (canContainHeredoc(node) && logical.includes('<<')) {
+      let opened;
+      try {
+        opened = heredocsInLine(logical);
+      } catch (err) {
+        throw new DockerfileError((err as Error).message, startLine, endLine);
+      }
+      for (const doc of opened) {
+        let content = '';
+        let terminated = false;
+        while (i < lines.length) {
+          const line = lines[i] as string;
+          i++;
+          if (endsHeredoc(line, doc)) {
+            terminated = true;
+            break;
+          }
+          content += `${line}\n`;
+        }
+        if (!terminated) throw new DockerfileError('unterminated heredoc', startLine, i);
+        node.heredocs.push({ ...doc, content });
+      }
+    }
     node.startLine = startLine;
-    node.endLine = endLine;
+    node.endLine = i;
     nodes.push(node);
     comments = [];
   }
@@ -220,6 +246,7 @@ function nodeFromLine(line: string, escape: EscapeToken, comments: string[]): No
     startLine: 0,
     endLine: 0,
     comments: [...comments],
+    heredocs: [],
   };
   Object.assign(node, parseArguments(command, trimSpace(after), escape));
   return node;
@@ -442,35 +469,8 @@ function healthcheck(rest: string): Parsed {
   return { args: [chars.slice(0, sep).join(''), ...cmd.args], json: cmd.json };
 }
 
-// Heredocs (RUN <<EOF) are a BuildKit feature; the classic builder has no way to run them.
-const HEREDOC_WORD = /^\d*<<-?[\t\n\f\r ]*([^<]*)$/;
-
-function rejectHeredoc(node: Node): void {
+/** RUN, COPY and ADD in shell form (also as an ONBUILD trigger) may open heredocs. */
+function canContainHeredoc(node: Node): boolean {
   const target = node.command === 'onbuild' && node.sub ? node.sub : node;
-  if (!HEREDOC_COMMANDS.has(target.command) || target.json || !node.original.includes('<<')) return;
-  let words: string[];
-  try {
-    words = new ShellLex('\\', { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true }).processWords(node.original, new Map());
-  } catch {
-    return; // unbalanced quotes: Docker does not see a heredoc either
-  }
-  const plain = new ShellLex('\\', { skipUnsetEnv: true });
-  words.forEach((word, i) => {
-    const m = HEREDOC_WORD.exec(word);
-    if (!m) return;
-    // "<<EOF" in one word, or "<<" followed by the delimiter word.
-    const delimiter = m[1] !== '' ? m[1] : (words[i + 1] ?? '');
-    if (delimiter === '' || delimiter.startsWith('<')) return;
-    let lexed: string[];
-    try {
-      lexed = plain.processWords(delimiter, new Map());
-    } catch {
-      return;
-    }
-    if (lexed.length !== 1) return;
-    throw new Error(
-      `heredocs are not supported: ${target.keyword.toUpperCase()} uses "${word}${m[1] === '' ? ` ${delimiter}` : ''}"; ` +
-        'put the content in a file in the build context and COPY it',
-    );
-  });
+  return HEREDOC_COMMANDS.has(target.command) && !target.json;
 }

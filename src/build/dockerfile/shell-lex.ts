@@ -31,6 +31,8 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave references to unset variables as written instead of expanding them to "". */
   skipUnsetEnv?: boolean;
+  /** Quotes are plain characters (a heredoc body: only $ and the escape token mean something). */
+  skipProcessQuotes?: boolean;
 }
 
 export interface WordResult {
@@ -131,7 +133,7 @@ class Scan {
           words.addString(v);
           continue;
         }
-        if (ch === "'" || ch === '"') {
+        if ((ch === "'" || ch === '"') && !this.opts.skipProcessQuotes) {
           const v = ch === "'" ? this.singleQuoted() : this.doubleQuoted();
           result += v;
           words.addRaw(v);

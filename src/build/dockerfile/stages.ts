@@ -13,6 +13,7 @@ import { DockerfileError } from './errors.js';
 import { expandInstruction } from './expand.js';
 import type { ArgInstruction, CopyInstruction, Dockerfile, EnvInstruction, FromInstruction, Stage } from './instructions.js';
 import { invalid } from '../../common/errors.js';
+import { mountFromValue } from './run-mount.js';
 import type { EscapeToken } from './shell-lex.js';
 
 /** Build args as the API receives them (`buildargs`): a null value means "declared, no value". */
@@ -198,6 +199,8 @@ export interface PlannedStage {
   base: StageBase;
   /** COPY --from of this stage, resolved. */
   copyFrom: CopySource[];
+  /** The stage names defined before this stage (what a RUN --mount from= may name), lower case. */
+  earlierStages: ReadonlyMap<string, number>;
   /** Stages this one needs built first, sorted. */
   dependsOn: number[];
 }
@@ -277,6 +280,20 @@ export function planBuild(dockerfile: Dockerfile, opts: PlanOptions = {}): Build
     }
     const deps = new Set<number>(copyFrom.flatMap((c) => (c.stage !== undefined ? [c.stage] : [])));
     if (base.kind === 'stage') deps.add(base.index);
+    // RUN --mount=from=<stage> needs that stage built first, as COPY --from does.
+    for (const instr of stage.instructions) {
+      if (instr.kind !== 'RUN') continue;
+      for (const m of instr.mounts) {
+        const value = mountFromValue(m);
+        if (value === undefined || value === '') continue;
+        try {
+          const found = resolveCopyFrom(value, stage.index, names);
+          if ('stage' in found) deps.add(found.stage);
+        } catch (err) {
+          throw fail((err as DockerfileError).reason, instr.line, instr.endLine);
+        }
+      }
+    }
     planned.push({
       index: stage.index,
       ...(stage.name !== undefined ? { name: stage.name } : {}),
@@ -284,6 +301,7 @@ export function planBuild(dockerfile: Dockerfile, opts: PlanOptions = {}): Build
       from,
       base,
       copyFrom,
+      earlierStages: new Map(names),
       dependsOn: [...deps].sort((a, b) => a - b),
     });
     if (stage.name !== undefined) names.set(stage.name, stage.index);

@@ -44,15 +44,18 @@ it('refuses what Docker refuses in FROM and before it', () => {
 it('gives RUN, CMD and ENTRYPOINT a command line in exec or shell form', () => {
   assert.deepEqual(step('RUN apt-get update && \\\n  apt-get install -y x'), {
     kind: 'RUN', line: 2, endLine: 3, source: 'RUN apt-get update &&   apt-get install -y x',
-    cmd: { args: ['apt-get update &&   apt-get install -y x'], prependShell: true }, flags: [],
+    cmd: { args: ['apt-get update &&   apt-get install -y x'], prependShell: true }, mounts: [], devices: [], heredocs: [],
   });
   assert.deepEqual((step('RUN ["/bin/bash", "-c", "echo hello"]') as { cmd: unknown }).cmd, { args: ['/bin/bash', '-c', 'echo hello'], prependShell: false });
   assert.deepEqual((step('CMD echo $HOME') as { cmd: unknown }).cmd, { args: ['echo $HOME'], prependShell: true });
   assert.deepEqual((step('ENTRYPOINT []') as { cmd: unknown }).cmd, { args: [], prependShell: false });
-  assert.deepEqual((step('RUN --mount=type=cache,target=/root/.cache --network=none pip install x') as { flags: unknown }).flags, [
-    { name: 'mount', value: 'type=cache,target=/root/.cache' },
-    { name: 'network', value: 'none' },
+  const run = step('RUN --mount=type=cache,target=/root/.cache --mount=type=bind,source=x,target=/x --network=none --security=sandbox pip install x');
+  assert.deepEqual([run.kind === 'RUN' && run.mounts, run.kind === 'RUN' && run.network, run.kind === 'RUN' && run.security], [
+    ['type=cache,target=/root/.cache', 'type=bind,source=x,target=/x'], 'none', 'sandbox',
   ]);
+  fails('RUN --network=bridge x', 'invalid network mode "bridge"');
+  fails('RUN --security=root x', 'security "root" is not valid');
+  fails('RUN --mount=type=bind,from=$STAGE,target=/x x', "'from' doesn't support variable expansion, define alias stage instead");
   fails('RUN --privileged x', 'unknown flag: --privileged');
   fails('CMD --x=1 echo', 'unknown flag: --x');
 });
@@ -71,7 +74,7 @@ it('parses ENV, LABEL and ARG with Docker\'s checks', () => {
 it('parses COPY and ADD sources, destination and flags (JSON form too)', () => {
   assert.deepEqual(step('COPY --from=build --chown=55:mygroup --chmod=644 files* /somedir/'), {
     kind: 'COPY', line: 2, endLine: 2, source: 'COPY --from=build --chown=55:mygroup --chmod=644 files* /somedir/',
-    sources: ['files*'], dest: '/somedir/', from: 'build', chown: '55:mygroup', chmod: '644', link: false, parents: false, excludes: [],
+    sources: ['files*'], inline: [], dest: '/somedir/', from: 'build', chown: '55:mygroup', chmod: '644', link: false, parents: false, excludes: [],
   });
   const add = step('ADD --chown=1 --link ["a b", "c", "/d/"]');
   assert.deepEqual(add.kind === 'ADD' && [add.sources, add.dest, add.chown, add.link], [['a b', 'c'], '/d/', '1', true]);

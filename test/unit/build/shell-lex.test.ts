@@ -99,8 +99,8 @@ MAINTAINER $FOO
   assert.deepEqual(out.map(pick), [
     ['ENV', { pairs: [{ key: 'FOO', value: '/bar' }] }],
     ['WORKDIR', { path: '/bar' }],
-    ['ADD', { sources: ['.'], dest: '/bar', link: false, excludes: [] }],
-    ['COPY', { sources: ['$FOO'], dest: '/quux', link: false, parents: false, excludes: [] }],
+    ['ADD', { sources: ['.'], inline: [], dest: '/bar', link: false, excludes: [] }],
+    ['COPY', { sources: ['$FOO'], inline: [], dest: '/quux', link: false, parents: false, excludes: [] }],
     // def gets the abc from before this line ("hello"), as the reference says.
     ['ENV', { pairs: [{ key: 'abc', value: 'bye' }, { key: 'def', value: 'hello' }] }],
     ['USER', { user: 'nobody' }],
@@ -110,8 +110,8 @@ MAINTAINER $FOO
     ['STOPSIGNAL', { signal: 'SIGTERM' }],
     ['LABEL', { pairs: [{ key: 'a hello', value: '/bar' }] }],
     ['ARG', { args: [{ key: 'ver', value: 'hello' }] }],
-    ['COPY', { sources: ['a'], dest: '/b', from: '$abc', chown: 'hello:hello', chmod: '755', link: false, parents: false, excludes: [] }],
-    ['RUN', { cmd: { args: ['echo $FOO'], prependShell: true }, flags: [] }],
+    ['COPY', { sources: ['a'], inline: [], dest: '/b', from: '$abc', chown: 'hello:hello', chmod: '755', link: false, parents: false, excludes: [] }],
+    ['RUN', { cmd: { args: ['echo $FOO'], prependShell: true }, mounts: [], devices: [], heredocs: [] }],
     ['CMD', { cmd: { args: ['echo $FOO'], prependShell: true } }],
     ['ENTRYPOINT', { cmd: { args: ['$FOO'], prependShell: false } }],
     ['HEALTHCHECK', { health: { test: ['CMD-SHELL', 'echo $FOO'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 } }],
