@@ -7,13 +7,15 @@ import { removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { HostConfig } from './api-types.js';
 import { checkCreateBody, commandOf, logOptions, mergeImageConfig } from './create.js';
 import { checkHostConfig } from './create-checks.js';
+import { hostCgroupVersion } from './spec/build-spec.js';
+import { withCreateDefaults } from './spec/defaults.js';
 import { checkLinks } from './links.js';
 import { containerName, newContainerId } from './names.js';
 import { initialState, type ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
 
 export function createContainer(
-  deps: Pick<ContainerServiceDeps, 'store' | 'images' | 'snapshotter' | 'volumes' | 'networking' | 'dataRoot' | 'tasks'>, rawBody: unknown, name?: string,
+  deps: Pick<ContainerServiceDeps, 'store' | 'images' | 'snapshotter' | 'volumes' | 'networking' | 'dataRoot' | 'tasks' | 'defaultRuntime'>, rawBody: unknown, name?: string,
 ): { record: ContainerRecord; warnings: string[] } {
   const body = checkCreateBody(rawBody);
   if (name) containerName(name, () => false); // a bad name is refused before the image is looked up
@@ -25,7 +27,10 @@ export function createContainer(
   const id = newContainerId();
   const fullName = containerName(name, (n) => deps.store.list().some((c) => c.Name === n));
   if (!merged.Hostname) merged.Hostname = host.NetworkMode === 'host' ? readHostname() : id.slice(0, 12);
-  const h: HostConfig = { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, LogConfig: { Type: 'json-file', Config: {} }, ...host };
+  // Stored with the defaults Docker's daemon writes into it, so inspect shows what the container gets.
+  const h: HostConfig = withCreateDefaults({ NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, ...host }, hostCgroupVersion());
+  h.LogConfig = { Config: {}, ...h.LogConfig, Type: h.LogConfig?.Type || 'json-file' };
+  h.Runtime ||= deps.defaultRuntime;
   const warnings = checkHostConfig(h, deps.tasks);
   h.Links = checkLinks(h, fullName, (ref) => deps.store.find(ref));
   const networks = deps.networking.planEndpoints(h, body.NetworkingConfig?.EndpointsConfig);

@@ -370,6 +370,11 @@ export class ContainerService {
   async update(ref: string, resources: Resources, host: HostConfig): Promise<void> {
     const c = this.get(ref);
     if (host.RestartPolicy?.Name && c.HostConfig.AutoRemove && host.RestartPolicy.Name !== 'no') throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    // As Docker: a memory limit above the swap limit already set needs a new swap limit with it.
+    const swap = c.HostConfig.MemorySwap ?? 0;
+    if ((host.Memory ?? 0) > 0 && !host.MemorySwap && swap > 0 && host.Memory! > swap) {
+      throw invalid(`Cannot update container ${c.ID}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`);
+    }
     if (c.State.Running) await this.deps.tasks.update(this.deps.namespace, c.ID, resources);
     for (const [k, v] of Object.entries(host)) if (v !== undefined && v !== null && v !== 0 && v !== '') (c.HostConfig as Record<string, unknown>)[k] = v;
     this.deps.store.save(c);

@@ -137,6 +137,13 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
       assert.equal(await ok('run', '--rm', '--network', 'none', '--device-read-bps', `${disk}:1mb`, '--device-write-iops', `${disk}:100`, 'bb', 'cat',
         '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device'), `${numbers} 1048576\n${numbers} 100`);
     }
+    // The defaults the daemon writes into HostConfig at create; a memory limit above them needs a swap limit too.
+    const limited = await ok('run', '-d', '--network', 'none', '-m', '64m', 'bb', 'sleep', '100');
+    assert.equal(await ok('inspect', '-f', '{{.HostConfig.MemorySwap}} {{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}} {{.HostConfig.LogConfig.Type}} {{len .HostConfig.ReadonlyPaths}}', limited),
+      '134217728 67108864 private json-file 5');
+    const above = await d.docker(['update', '-m', '256m', limited]);
+    assert.match(above.stderr, /Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time/);
+    await ok('rm', '-f', limited);
     for (const [flags, words] of [[['--cap-add', 'NOPE'], /unknown capability: "CAP_NOPE"/], [['--runtime', 'nope'], /Unknown runtime specified nope/],
       [['--isolation', 'process'], /Invalid isolation: "process"/]] as const) {
       const r = await d.docker(['create', '--name', 'refused', ...flags, 'bb', 'true']);
