@@ -7,7 +7,7 @@
 // `berthd --supervisor-only` after one `ctr run`, 16 to 32 MB of its 98 MB RSS, kept while idle.
 // berthd's allocations are short requests and streamed Buffers (whose bytes live outside V8's
 // heap), for which a 1 MB nursery is scavenged often but cheaply: the ctr and CRI benchmarks'
-// latencies did not change (see README, "Supervisor memory").
+// latencies did not change beyond their noise (README, "Supervisor memory").
 //
 // The flag is the growth factor because it is read at each growth: the semi-spaces' maximum
 // (--max-semi-space-size) is fixed when the heap is made, and berthd is started as
