@@ -5,11 +5,11 @@
 // containers keep running in their shims (the next berthd re-adopts them).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiServer, checkAddressFree } from './api/server.js';
+import type { ApiServer } from './api/server.js';
 import { applyConfigFile, DEFAULT_CONFIG_FILE, defaultConfig, defaultSocket, type DaemonConfig } from './engine/config.js';
 import { ContainerStore } from './engine/containers/store.js';
 import { containerdView } from './engine/containers/containerd-view.js';
-import { Engine } from './engine/engine.js';
+import type { Engine } from './engine/engine.js';
 import { Cri } from './cri/cri.js';
 import { CniPodNetwork } from './cri/cni-network.js';
 import type { StreamingUrls } from './cri/streaming-urls.js';
@@ -109,8 +109,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const supervisorOnly = !!values['supervisor-only'];
   const hosts = supervisorOnly ? [] : config.hosts.length ? config.hosts : [`unix://${defaultSocket(config)}`];
+  const docker = supervisorOnly ? undefined : await loadDockerFrontEnd();
   try {
-    for (const h of hosts) await checkAddressFree(h);
+    for (const h of hosts) await docker!.checkAddressFree(h);
   } catch (err) {
     process.stderr.write(`berthd: ${(err as Error).message}\n`);
     return 1;
@@ -141,10 +142,10 @@ export async function main(argv: string[]): Promise<number> {
   if (served === 'failed') return 1;
   let engine: Engine | undefined;
   let api: ApiServer | undefined;
-  if (!supervisorOnly) {
-    engine = new Engine({ ...config, cgroupParent: values['cgroup-parent'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log }, supervisor);
+  if (docker) {
+    engine = new docker.Engine({ ...config, cgroupParent: values['cgroup-parent'], bridge: values.bridge, bridgeSubnet: values['bridge-subnet'], nftTable: values['nft-table'], log }, supervisor);
     await engine.open();
-    api = new ApiServer(engine, log);
+    api = new docker.ApiServer(engine, log);
     try {
       for (const h of hosts) {
         await api.listen(h, { group: config.group, tls: config.tls });
@@ -173,6 +174,16 @@ export async function main(argv: string[]): Promise<number> {
   await cri.close();
   supervisor.close();
   return 0;
+}
+
+/**
+ * The Docker API's modules: the engine, its API server and what only they use (builder, volumes,
+ * bridge networks, DNS), about 110 of berthd's 300 modules. Loaded only when that API is served,
+ * so a supervisor-only daemon (a Kubernetes node) never holds their code in memory.
+ */
+async function loadDockerFrontEnd() {
+  const [{ ApiServer, checkAddressFree }, { Engine }] = await Promise.all([import('./api/server.js'), import('./engine/engine.js')]);
+  return { ApiServer, checkAddressFree, Engine };
 }
 
 /**
