@@ -91,6 +91,23 @@ export function naiveChanges(lower: string | undefined, upper: string): Change[]
   return changes;
 }
 
+/** Docker's ChangesSize: the bytes of the entries among `changes` that are not directories, hard links once. */
+export function changesSize(root: string, changes: readonly Change[]): number {
+  let size = 0;
+  const seen = new Set<bigint>();
+  for (const c of changes) {
+    if (c.kind !== 'add') continue;
+    const st = lstatBig(join(root, c.path));
+    if (!st || st.isDirectory()) continue;
+    if (st.nlink > 1n) {
+      if (seen.has(st.ino)) continue;
+      seen.add(st.ino);
+    }
+    size += Number(st.size);
+  }
+  return size;
+}
+
 /**
  * The extended attributes a layer carries, as Docker's and containerd's diffs do: file capabilities
  * only (a setcap'd binary keeps them); overlay's own trusted.overlay.* marks and the rest stay out.

@@ -95,9 +95,12 @@ export function parseManifest(bytes: Buffer | string, contentType?: string): Par
   throw invalid(`unknown manifest media type ${mediaType}`);
 }
 
-/** "linux/arm64/v8" → a platform; the default is linux/amd64 (this machine's kind). */
+/** Architectures a platform may name alone ("arm64" is linux/arm64, as containerd reads it). */
+const BARE_ARCHITECTURES = new Set(['amd64', 'x86_64', 'x86-64', 'arm64', 'aarch64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le']);
+
+/** "linux/arm64/v8" → a platform (a bare "arm64" is Linux's); the default is linux/amd64 (this machine's kind). */
 export function parsePlatform(text = 'linux/amd64'): Platform {
-  const [os, architecture, variant, ...more] = text.toLowerCase().split('/');
+  const [os, architecture, variant, ...more] = (BARE_ARCHITECTURES.has(text.toLowerCase()) ? `linux/${text}` : text).toLowerCase().split('/');
   if (!os || !architecture || more.length) throw invalid(`invalid platform "${text}": want os/arch[/variant]`);
   return normalizePlatform({ os, architecture, variant });
 }
@@ -116,14 +119,17 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
+/** Whether two platforms are the same once aliases and default variants are read alike. */
+export function samePlatform(a: Platform, b: Platform): boolean {
+  const x = normalizePlatform(a);
+  const y = normalizePlatform(b);
+  return x.os === y.os && x.architecture === y.architecture && (x.variant ?? '') === (y.variant ?? '');
+}
+
 /** The index's manifest for `want`; Docker's error text when there is none. */
 export function selectManifest(index: Index, want: Platform): Descriptor {
   const w = normalizePlatform(want);
-  const match = index.manifests.find((d) => {
-    if (!d.platform || !MANIFESTS.has(d.mediaType)) return false;
-    const p = normalizePlatform(d.platform);
-    return p.os === w.os && p.architecture === w.architecture && (p.variant ?? '') === (w.variant ?? '');
-  });
+  const match = index.manifests.find((d) => !!d.platform && MANIFESTS.has(d.mediaType) && samePlatform(d.platform, w));
   if (!match) {
     const offered = index.manifests.filter((d) => d.platform).map((d) => formatPlatform(normalizePlatform(d.platform!)));
     throw invalid(`no matching manifest for ${formatPlatform(w)} in the manifest list entries (the image offers ${offered.join(', ') || 'no platform'}): pull with --platform`);

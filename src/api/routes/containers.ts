@@ -15,7 +15,7 @@ import type { Ctx, Router } from '../router.js';
 async function create(ctx: Ctx): Promise<void> {
   const body = decodeBody(await readJson(ctx.req), CREATE_BODY);
   const name = ctx.query.string('name') || undefined;
-  sendJson(ctx.res!, 201, await ctx.engine.containers.create(body, name));
+  sendJson(ctx.res!, 201, await ctx.engine.containers.create(body, name, ctx.query.string('platform') || undefined));
 }
 
 function list(ctx: Ctx): void {

@@ -74,7 +74,8 @@ function list(ctx: Ctx): void {
   // Intermediate build images only with all=1, and never dangling (they are the build cache).
   let images = svc.list().filter((i) => !i.intermediate || ctx.query.bool('all'));
   if (filters.dangling?.length) images = images.filter((i) => (i.repoTags.length === 0 && !i.intermediate) === (filters.dangling![0] === 'true' || filters.dangling![0] === '1'));
-  if (refs.length) images = images.filter((i) => i.repoTags.some((t) => refs.some((r) => globMatch(r, t) || globMatch(r, t.replace(/:[^:/]+$/, '')))));
+  const matches = (t: string) => refs.some((r) => globMatch(r, t) || globMatch(r, t.replace(/[:@][^:/]+$/, '')));
+  if (refs.length) images = images.filter((i) => i.repoTags.some(matches));
   if (filters.label?.length) images = images.filter((i) => labelsMatch(i.config.config?.Labels, filters.label));
   for (const key of ['before', 'since'] as const) {
     if (!filters[key]?.length) continue;
@@ -82,6 +83,8 @@ function list(ctx: Ctx): void {
     images = images.filter((i) => (key === 'before' ? i.recordedAt < pivot.recordedAt : i.recordedAt > pivot.recordedAt));
   }
   const out = images.map((i) => imageSummary(svc, i, { containers: containers.usersOf(i.id).length }));
+  // As Docker: with a reference filter an image lists only the names that match it.
+  if (refs.length) for (const summary of out) summary.RepoTags = summary.RepoTags.filter(matches);
   out.sort((a, b) => b.Created - a.Created);
   sendJson(ctx.res!, 200, out);
 }

@@ -18,7 +18,8 @@ function list(ctx: Ctx): void {
     && (!f.id?.length || f.id.some((v) => n.Id.startsWith(v)))
     && (!f.driver?.length || f.driver.includes(n.Driver))
     && (!f.type?.length || f.type.includes(PREDEFINED.has(n.Name) ? 'builtin' : 'custom'))
-    && (!f.dangling?.length || (Object.keys(n.Containers).length === 0) === ['true', '1'].includes(f.dangling[0]!))
+    // Dangling: a network of the user's with no container (the predefined ones never are).
+    && (!f.dangling?.length || (!PREDEFINED.has(n.Name) && Object.keys(n.Containers).length === 0) === ['true', '1'].includes(f.dangling[0]!))
     && labelsMatch(n.Labels, f.label));
   sendJson(ctx.res!, 200, nets);
 }

@@ -3,6 +3,9 @@
 // record persisted. On failure nothing stays: no snapshot, no anonymous volume, no record.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { notFound } from '../../common/errors.js';
+import type { ImageConfig } from '../../image/config.js';
+import { formatPlatform, parsePlatform, samePlatform } from '../../image/manifest.js';
 import { removeContainerVolumes, resolveMounts } from '../../volume/mounts.js';
 import type { HostConfig } from './api-types.js';
 import { checkCreateBody, commandOf, logOptions, mergeImageConfig } from './create.js';
@@ -16,10 +19,12 @@ import type { ContainerServiceDeps } from './service.js';
 
 export function createContainer(
   deps: Pick<ContainerServiceDeps, 'store' | 'images' | 'snapshotter' | 'volumes' | 'networking' | 'dataRoot' | 'tasks' | 'defaultRuntime'>, rawBody: unknown, name?: string,
+  platform?: string,
 ): { record: ContainerRecord; warnings: string[] } {
   const body = checkCreateBody(rawBody);
   if (name) containerName(name, () => false); // a bad name is refused before the image is looked up
   const img = deps.images.get(body.Image!);
+  if (platform) checkPlatform(body.Image!, img.config, platform);
   const { HostConfig: host = {}, NetworkingConfig: _networking, Platform: _platform, ...config } = body;
   const merged = mergeImageConfig(config, img.config.config);
   const { path, args } = commandOf(merged);
@@ -63,6 +68,15 @@ export function createContainer(
     throw err;
   }
   return { record, warnings };
+}
+
+/** `--platform`: the image must be for it (Docker's words; the CLI then tries to pull it). */
+function checkPlatform(ref: string, config: ImageConfig, platform: string): void {
+  const want = parsePlatform(platform);
+  const have = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+  if (!samePlatform(want, have)) {
+    throw notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+  }
 }
 
 /** The host's name: a --network host container's default hostname, as in Docker. */

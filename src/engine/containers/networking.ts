@@ -161,7 +161,9 @@ export class ContainerNetworking {
    */
   async connect(c: ContainerRecord, network: string, settings: EndpointSettings, resolvConfPath: string): Promise<void> {
     const mode = c.HostConfig.NetworkMode ?? 'default';
-    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw precondition(`container sharing network namespace with another container or host cannot be connected to any other network`);
+    // Docker's words for each mode.
+    if (mode === 'none') throw precondition('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    if (mode === 'host' || mode.startsWith('container:')) throw precondition(`container sharing network namespace with another container or host cannot be connected to any other network`);
     if (c.State.Running) {
       await this.connectRunning(c, network, settings);
       // As Docker: joining a network with embedded DNS switches the container to it. The file

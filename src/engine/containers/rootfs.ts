@@ -1,8 +1,11 @@
 // A container's root filesystem seen from the host, outside a start: mounted for a call (cp,
 // export, diff, build steps) and its sizes (inspect --size, ps -s, system df).
 import { mkdirSync } from 'node:fs';
+import { changesSize, overlayChanges } from '../../image/diff-layer.js';
+import { anyHas, lowerLayerDirs, writableLayerDir, type Snapshotter } from '../../supervisor/snapshots/types.js';
 import { isMountPoint, mountAll, unmountAll } from '../../sys/mount.js';
 import { mountForCopy } from '../../volume/copy-mounts.js';
+import { withoutInitFiles } from './init-files.js';
 import type { ContainerRecord } from './record.js';
 import { runRootfs } from './run-bundle.js';
 import type { ContainerServiceDeps } from './service.js';
@@ -57,10 +60,22 @@ async function withRootfsOnly<T>(deps: RootfsDeps, c: ContainerRecord, fn: (root
 }
 
 /** Docker's SizeRw (bytes the container wrote) and SizeRootFs (those plus its image's). */
+/**
+ * Docker's SizeRw: the sizes of the files the container added or changed (its own, not the init
+ * files berth made for it), not the disk blocks its layer takes (the snapshotter's usage, which a
+ * naive snapshot's full copy still answers with).
+ */
+function writtenBytes(sn: Snapshotter, key: string): number {
+  if (sn.name !== 'overlayfs') return sn.usage(key).size;
+  const mounts = sn.mounts(key);
+  const upper = writableLayerDir(mounts);
+  return changesSize(upper, withoutInitFiles(overlayChanges(upper), anyHas(lowerLayerDirs(mounts))));
+}
+
 export function rootfsSizes(deps: Pick<ContainerServiceDeps, 'snapshotter' | 'images'>, c: ContainerRecord): { rw: number; rootfs: number } {
   let rw = 0;
   try {
-    rw = deps.snapshotter.usage(c.SnapshotKey).size;
+    rw = writtenBytes(deps.snapshotter, c.SnapshotKey);
   } catch {
     // the snapshot is gone (a removal under way)
   }

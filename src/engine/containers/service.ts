@@ -109,8 +109,8 @@ export class ContainerService {
   }
 
   /** POST /containers/create. */
-  async create(rawBody: unknown, name?: string): Promise<{ Id: string; Warnings: string[] }> {
-    const { record, warnings } = createContainer(this.deps, rawBody, name);
+  async create(rawBody: unknown, name?: string, platform?: string): Promise<{ Id: string; Warnings: string[] }> {
+    const { record, warnings } = createContainer(this.deps, rawBody, name, platform);
     this.event(record, 'create');
     return { Id: record.ID, Warnings: warnings };
   }
@@ -347,6 +347,7 @@ export class ContainerService {
   rename(ref: string, newName: string): void {
     const c = this.get(ref);
     const name = containerName(newName, () => false);
+    if (name === c.Name) throw invalid('Renaming a container with the same name as its current name');
     const clash = this.deps.store.list().find((x) => x.Name === name && x.ID !== c.ID);
     if (clash) throw new BerthError('ALREADY_EXISTS', `Conflict. The container name "${name}" is already in use by container "${clash.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
     const old = c.Name;

@@ -120,6 +120,23 @@ export function parseFilters(text: string | null): ListFilters {
   return out;
 }
 
+/** `publish`/`expose` filter values ("80", "80/udp", "8000-8010/tcp") as a set of "port/proto". */
+function portSet(values: readonly string[], filter: string): Set<string> {
+  const out = new Set<string>();
+  for (const v of values) {
+    const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(v);
+    if (!m || Number(m[2] ?? m[1]) < Number(m[1]) || Number(m[2] ?? m[1]) > 65535) throw invalid(`invalid filter '${filter}=${v}'`);
+    for (let p = Number(m[1]); p <= Number(m[2] ?? m[1]); p++) out.add(`${p}/${m[3] ?? 'tcp'}`);
+  }
+  return out;
+}
+
+/** As Docker's list: `expose` matches a container port of the container's ports, `publish` a host port. */
+function portsMatch(c: ContainerRecord, exposed: Set<string>, published: Set<string>): boolean {
+  if (!exposed.size && !published.size) return true;
+  return summaryPorts(c).some((p) => exposed.has(`${p.PrivatePort}/${p.Type}`) || (p.PublicPort !== undefined && published.has(`${p.PublicPort}/${p.Type}`)));
+}
+
 const LIST_FILTERS = new Set(['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
 
@@ -134,6 +151,8 @@ export function selectContainers(all: ContainerRecord[], q: { all: boolean; limi
   const before = f.before?.[0] ? find(f.before[0]) : undefined;
   const since = f.since?.[0] ? find(f.since[0]) : undefined;
   const ancestors = (f.ancestor ?? []).flatMap((a) => imageIds(a));
+  const exposed = portSet(f.expose ?? [], 'expose');
+  const published = portSet(f.publish ?? [], 'publish');
   let list = [...all].sort((a, b) => b.Created.localeCompare(a.Created));
   const keepAll = q.all || (q.limit !== undefined && q.limit > 0) || !!f.status?.length || !!f.exited?.length;
   list = list.filter((c) => {
@@ -148,6 +167,7 @@ export function selectContainers(all: ContainerRecord[], q: { all: boolean; limi
       && has('health', (v) => (c.State.Health?.Status ?? 'none') === v)
       && has('network', (v) => (c.HostConfig.NetworkMode === v) || v in c.Networks)
       && has('volume', (v) => volumeNames(c.MountPoints ?? []).includes(v) || (c.MountPoints ?? []).some((m) => m.Destination === v))
+      && portsMatch(c, exposed, published)
       && (!before || c.Created < before.Created)
       && (!since || c.Created > since.Created);
   });

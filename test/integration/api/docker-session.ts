@@ -137,6 +137,9 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
       assert.equal(await ok('run', '--rm', '--network', 'none', '--device-read-bps', `${disk}:1mb`, '--device-write-iops', `${disk}:100`, 'bb', 'cat',
         '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', '/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device'), `${numbers} 1048576\n${numbers} 100`);
     }
+    const otherPlatform = await d.docker(['create', '--pull', 'never', '--platform', 'linux/arm64', 'bb', 'true']);
+    assert.notEqual(otherPlatform.code, 0);
+    assert.match(otherPlatform.stderr, /image with reference bb(:latest)? was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
     // The defaults the daemon writes into HostConfig at create; a memory limit above them needs a swap limit too.
     const limited = await ok('run', '-d', '--network', 'none', '-m', '64m', 'bb', 'sleep', '100');
     assert.equal(await ok('inspect', '-f', '{{.HostConfig.MemorySwap}} {{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}} {{.HostConfig.LogConfig.Type}} {{len .HostConfig.ReadonlyPaths}}', limited),
@@ -169,6 +172,33 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.deepEqual(top.split('\n').filter(Boolean), ['made']);
     await ok('rm', 'initfiles');
     await ok('rmi', 'initfiles:committed');
+  });
+
+  it('lists as Docker lists: ps publish/expose filters and sizes, images by reference, dangling networks; refuses a rename to the same name', async () => {
+    const id = await ok('run', '-d', '--name', 'lister', '-p', '127.0.0.1:18089:80', '--expose', '81/udp', 'bb', 'sh', '-c', 'head -c 100000 /dev/zero > /f; sleep 100');
+    const ps = (...filters: string[]) => ok('ps', '-q', '--no-trunc', ...filters.flatMap((f) => ['--filter', f]));
+    assert.equal(await ps('publish=18089'), id);
+    assert.equal(await ps('publish=18080-18090/tcp'), id);
+    assert.equal(await ps('publish=80'), '', 'publish is the host port');
+    assert.equal(await ps('expose=80'), id);
+    assert.equal(await ps('expose=81/udp'), id);
+    assert.equal(await ps('expose=81'), '', 'tcp unless said');
+    await waitFor(async () => (await ok('exec', 'lister', 'sh', '-c', 'test -f /f && wc -c < /f')) === '100000', 5000);
+    // Docker's SizeRw: the bytes of the files it wrote, nothing for the engine's own mount points.
+    assert.equal(await ok('inspect', '-s', '-f', '{{.SizeRw}}', 'lister'), '100000');
+    const same = await d.docker(['rename', 'lister', 'lister']);
+    assert.match(same.stderr, /Renaming a container with the same name as its current name/);
+    await ok('rm', '-f', 'lister');
+    await ok('tag', 'bb', 'bb:second');
+    assert.equal(await ok('images', '--filter', 'reference=bb:second', '--format', '{{.Repository}}:{{.Tag}}'), 'bb:second');
+    await ok('rmi', 'bb:second');
+    await ok('network', 'create', 'unused-net');
+    assert.equal(await ok('network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}'), 'unused-net', 'the predefined networks are never dangling');
+    await ok('network', 'rm', 'unused-net');
+    const none = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '100');
+    const connect = await d.docker(['network', 'connect', 'bridge', none]);
+    assert.match(connect.stderr, /container cannot be connected to multiple networks with one of the networks in private \(none\) mode/);
+    await ok('rm', '-f', none);
   });
 
   it('networks: a user network with DNS by name, a published port, connect and disconnect', async () => {

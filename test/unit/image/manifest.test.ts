@@ -1,7 +1,7 @@
 // Manifests and indexes in both media-type families, bad documents, and platform selection.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MediaType, parseManifest, parsePlatform, selectManifest, type Index, type Platform } from '../../../src/image/manifest.js';
+import { MediaType, parseManifest, parsePlatform, samePlatform, selectManifest, type Index, type Platform } from '../../../src/image/manifest.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const manifest = (mediaType: string, layerType: string) => JSON.stringify({
@@ -40,4 +40,11 @@ it('picks the manifest for a platform, with arch aliases and default variants', 
   assert.equal(selectManifest(index, parsePlatform('linux/arm/v6')).digest, d('c'));
   assert.throws(() => selectManifest(index, parsePlatform('linux/s390x')), /no matching manifest for linux\/s390x in the manifest list entries \(the image offers linux\/amd64, linux\/arm64, linux\/arm\/v6\)/);
   assert.throws(() => parsePlatform('linux'), /want os\/arch/);
+});
+
+it('reads a bare architecture as Linux\'s, and compares platforms through their aliases', () => {
+  assert.deepEqual(parsePlatform('arm64'), { os: 'linux', architecture: 'arm64' });
+  assert.ok(samePlatform(parsePlatform('linux/aarch64'), { os: 'linux', architecture: 'arm64', variant: 'v8' }));
+  assert.ok(samePlatform(parsePlatform('x86_64'), { os: 'linux', architecture: 'amd64' }));
+  assert.ok(!samePlatform(parsePlatform('linux/arm64'), { os: 'linux', architecture: 'amd64' }));
 });
