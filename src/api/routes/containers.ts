@@ -102,6 +102,7 @@ async function attach(ctx: Ctx): Promise<void> {
   // Whatever body came with the upgrade is not stdin.
   const { rest: head } = await readUpgradeBody(socket, ctx.head, Number(ctx.req.headers['content-length'] ?? 0));
   answerUpgrade(socket, true);
+  e.events.publish('container', 'attach', c.ID, { ...(c.Config.Labels ?? {}), image: c.Config.Image ?? '', name: c.Name.slice(1) });
   if (q.bool('logs')) {
     const o: LogOptions = { stdout: q.bool('stdout'), stderr: q.bool('stderr'), timestamps: false, follow: false };
     for await (const chunk of readLogs(c.LogPath, o, !!c.Config.Tty, async () => {})) socket.write(chunk);
@@ -176,6 +177,7 @@ async function prune(ctx: Ctx): Promise<void> {
   const e = ctx.engine;
   const filters = parseFilters(ctx.query.string('filters') ?? null);
   const deleted: string[] = [];
+  let reclaimed = 0;
   for (const c of e.containers.list()) {
     if (c.State.Running || c.State.Restarting) continue;
     if (!labelsMatch(c.Config.Labels, filters.label)) continue;
@@ -183,10 +185,13 @@ async function prune(ctx: Ctx): Promise<void> {
       const until = /^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0]);
       if (new Date(c.Created).getTime() >= until) continue;
     }
+    const { rw } = e.containers.sizes(c.ID);
     await e.containers.remove(c.ID, {});
     deleted.push(c.ID);
+    reclaimed += rw;
   }
-  sendJson(ctx.res!, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+  e.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+  sendJson(ctx.res!, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
 }
 
 export function containerRoutes(r: Router): void {

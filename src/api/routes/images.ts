@@ -60,6 +60,9 @@ async function create(ctx: Ctx): Promise<void> {
     const name = repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined;
     return streamed(ctx, async (send) => {
       const img = await importImage(ctx.engine.images, ctx.req, { name, changes: q.all('changes'), message: q.string('message'), platform: q.string('platform') || undefined });
+      // As Docker: the name it got, then the import itself (named by the image's ID).
+      if (name) ctx.engine.events.publish('image', 'tag', img.id, { name: familiarName(parseReference(name)) });
+      ctx.engine.events.publish('image', 'import', img.id, { name: img.id });
       send({ status: img.id });
     });
   }
@@ -118,7 +121,8 @@ function remove(ctx: Ctx): void {
   const id = ctx.engine.images.get(ctx.params.name!).id;
   const result = ctx.engine.images.remove(ctx.params.name!, { force: ctx.query.bool('force') });
   for (const r of result) {
-    if ('Untagged' in r) ctx.engine.events.publish('image', 'untag', id, { name: r.Untagged });
+    // As Docker: an untag event names the image by its ID, not by the name it lost.
+    if ('Untagged' in r) ctx.engine.events.publish('image', 'untag', id, { name: id });
     else if (r.Deleted === id) ctx.engine.events.publish('image', 'delete', id, { name: id });
   }
   sendJson(ctx.res!, 200, result);
@@ -130,6 +134,7 @@ function prune(ctx: Ctx): void {
   const until = filters.until?.[0] ? new Date(/^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0])) : undefined;
   const labels = filters.label?.length ? (l: Record<string, string>) => labelsMatch(l, filters.label) : undefined;
   const r = ctx.engine.images.prune({ all, until, labels });
+  ctx.engine.events.publish('image', 'prune', '', { reclaimed: String(r.SpaceReclaimed) });
   sendJson(ctx.res!, 200, { ImagesDeleted: r.ImagesDeleted.length ? r.ImagesDeleted : null, SpaceReclaimed: r.SpaceReclaimed });
 }
 
@@ -171,7 +176,10 @@ async function commit(ctx: Ctx): Promise<void> {
     comment: q.string('comment'), author: q.string('author'), changes: q.all('changes'), pause: q.bool('pause', true),
     config: body && Object.keys(body as object).length ? (body as ContainerConfig) : undefined,
   });
-  ctx.engine.events.publish('container', 'commit', ctx.engine.containers.get(container).ID, { comment: q.string('comment') ?? '', imageID: img.id });
+  const c = ctx.engine.containers.get(container);
+  const imageRef = repo ? familiarName(parseReference(`${repo}${tag ? `:${tag}` : ''}`)) : '';
+  if (imageRef) ctx.engine.events.publish('image', 'tag', img.id, { name: imageRef });
+  ctx.engine.events.publish('container', 'commit', c.ID, { comment: q.string('comment') ?? '', image: c.Config.Image ?? '', imageID: img.id, imageRef, name: c.Name.slice(1) });
   sendJson(ctx.res!, 201, { Id: img.id });
 }
 

@@ -67,6 +67,7 @@ async function prune(ctx: Ctx): Promise<void> {
     ctx.engine.events.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
     deleted.push(n.Name);
   }
+  ctx.engine.events.publish('network', 'prune', '', { reclaimed: '0' });
   sendJson(ctx.res!, 200, { NetworksDeleted: deleted.length ? deleted : null });
 }
 

@@ -178,6 +178,8 @@ export class ContainerService {
     if (!c || !c.State.Running) return;
     const ranMs = Date.now() - new Date(c.State.StartedAt).getTime();
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: exit.status, OOMKilled: exit.oomKilled, FinishedAt: exit.exitedAt.toISOString(), Error: reason ?? '' };
+    // As Docker: "die" first, then the network disconnects and volume unmounts of the cleanup.
+    this.event(c, 'die', { exitCode: String(exit.status) });
     await deleteTask(this.deps, id);
     await releaseNetwork(this.deps, c);
     releaseVolumes(this.deps, c);
@@ -189,7 +191,6 @@ export class ContainerService {
       this.deps.warn?.(`container ${id.slice(0, 12)}: ${(err as Error).message}`);
     }
     this.deps.store.save(c);
-    this.event(c, 'die', { exitCode: String(exit.status) });
     this.exits.recorded(id, exit.status);
     if (c.HostConfig.AutoRemove) {
       await this.removeNow(id, { force: true, volumes: true }).catch((err) => this.deps.warn?.(`auto-remove ${id.slice(0, 12)}: ${(err as Error).message}`));

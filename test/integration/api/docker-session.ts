@@ -276,6 +276,27 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.equal(connect.Actor.Attributes.type, 'bridge');
   });
 
+  it('reports image and prune events as Docker: tag, untag by ID, attach, commit with its tag, die before the network goes, prunes', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await ok('tag', 'bb', 'bb:evt');
+    await ok('rmi', 'bb:evt');
+    await ok('run', '--name', 'evc', 'bb', 'true');
+    await ok('commit', 'evc', 'evimg');
+    await ok('rm', 'evc');
+    await ok('rmi', 'evimg');
+    await ok('container', 'prune', '-f');
+    await ok('image', 'prune', '-f');
+    await ok('network', 'prune', '-f');
+    const lines = (await ok('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'))
+      .split('\n').map((l) => l.replace(/sha256:[0-9a-f]{64}/, 'ID').replace(/ <no value>$/, ' '));
+    const want = ['image tag bb:evt', 'image untag ID', 'container create evc', 'container attach evc', 'container start evc', 'container die evc', 'network disconnect bridge',
+      'image tag evimg:latest', 'container commit evc', 'container destroy evc', 'image untag ID', 'image delete ID', 'container prune ', 'image prune ', 'network prune '];
+    // In this order, other events between them allowed.
+    let at = 0;
+    for (const line of lines) if (line === want[at]) at++;
+    assert.equal(at, want.length, `missing ${want[at]} (in order) in:\n${lines.join('\n')}`);
+  });
+
   it('links containers on the default bridge: /etc/hosts and environment; a stopped one fails the start', async () => {
     await ok('run', '-d', '--name', 'linked', '-e', 'SECRET=s3', '--expose', '5432', 'bb', 'sleep', '1000');
     const ip = await ok('inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'linked');
