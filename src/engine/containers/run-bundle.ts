@@ -11,9 +11,9 @@ import { isMountPoint, unmountAll } from '../../sys/mount.js';
 import { boundingCapabilities } from '../../sys/proc.js';
 import { prepareMounts } from '../../volume/mounts.js';
 import { containerBundleDir } from './containerd-view.js';
-import { writeEtcFiles } from './etc-files.js';
+import { hostsFile, writeEtcFiles } from './etc-files.js';
 import { makeInitFiles } from './init-files.js';
-import { linkSettings } from './links.js';
+import { linkSettings, parseLink } from './links.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerServiceDeps } from './service.js';
 import { sharedNamespaces } from './shared-namespaces.js';
@@ -57,6 +57,25 @@ export async function writeRunBundle(deps: Pick<ContainerServiceDeps, 'store' | 
     linkedEnv: links.env,
   });
   writeFileSync(join(containerBundleDir(deps.execRoot, c.ID), 'config.json'), JSON.stringify(spec));
+}
+
+/**
+ * As Docker: the running containers that link to `started` get its new address in their
+ * /etc/hosts (rewritten in place: it is bind-mounted into them). One whose other links are down
+ * keeps its file.
+ */
+export function refreshLinkingHosts(deps: Pick<ContainerServiceDeps, 'store' | 'networking'>, started: ContainerRecord): void {
+  const find = (ref: string) => deps.store.find(ref);
+  for (const p of deps.store.list()) {
+    if (!p.State.Running || !(p.HostConfig.Links ?? []).some((l) => parseLink(l).target === started.Name)) continue;
+    try {
+      const { hosts } = linkSettings(p, find);
+      const addresses = Object.values(p.Networks).map((n) => n.IPAddress).filter((a): a is string => !!a);
+      writeFileSync(p.HostsPath, hostsFile(p.Config, p.HostConfig, p.HostConfig.NetworkMode === 'host', addresses, hosts, deps.networking.hostGatewayIp()));
+    } catch {
+      // another of its links is down, or its directory is going: its file stays as it was
+    }
+  }
 }
 
 /** Takes down what the engine mounted on the host for a run: the rootfs and a shareable /dev/shm. */

@@ -28,7 +28,7 @@ import { containerName } from './names.js';
 import type { ContainerRecord } from './record.js';
 import { rootfsSizes, withMountedRootfs } from './rootfs.js';
 import { restoreContainers } from './restore.js';
-import { runRootfs, unmountRun, writeRunBundle } from './run-bundle.js';
+import { refreshLinkingHosts, runRootfs, unmountRun, writeRunBundle } from './run-bundle.js';
 import { clearInterruptedStart, deleteTask, releaseNetwork, releaseVolumes } from './run-teardown.js';
 import { PendingRestarts } from './pending-restarts.js';
 import { shouldRestart } from './restart-policy.js';
@@ -150,6 +150,7 @@ export class ContainerService {
       c.ManuallyStopped = false;
       this.deps.store.save(c);
       this.event(c, 'start');
+      refreshLinkingHosts(this.deps, c);
       return true;
     } catch (err) {
       await deleteTask(this.deps, c.ID);

@@ -317,6 +317,17 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /could not get container for no-such-container/);
     await ok('rm', 'linking', 'linked');
+    // A linked container that comes back with a new address: the linking one's /etc/hosts follows.
+    await ok('run', '-d', '--name', 'linked2', 'bb', 'sleep', '1000');
+    const before = await ok('inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'linked2');
+    await ok('run', '-d', '--name', 'linking2', '--link', 'linked2:db2', 'bb', 'sleep', '1000');
+    await ok('stop', '-t', '0', 'linked2');
+    await ok('run', '-d', '--name', 'filler', 'bb', 'sleep', '1000'); // takes an address meanwhile
+    await ok('start', 'linked2');
+    const after = await ok('inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'linked2');
+    assert.notEqual(after, before, 'the linked container came back with another address');
+    assert.equal((await ok('exec', 'linking2', 'grep', '-w', 'db2', '/etc/hosts')).split('\t')[0], after);
+    await ok('rm', '-f', 'linking2', 'linked2', 'filler');
   });
 
   it('cp sees what the container sees: its volumes, binds and /etc files, running or stopped', async () => {
