@@ -39,12 +39,13 @@ function containerPath(rootfs: string, path: string): { host: string; parts: str
   return { host: follow ? resolveDir(rootfs, parts) : resolveInRoot(rootfs, parts), parts };
 }
 
-function statHeader(host: string, parts: string[]): string {
+/** `container` is the name or ID the request gave: Docker's message repeats it. */
+function statHeader(host: string, parts: string[], container: string): string {
   let st;
   try {
     st = lstatSync(host);
   } catch {
-    throw notFound(`Could not find the file /${parts.join('/')} in container`);
+    throw notFound(`Could not find the file /${parts.join('/')} in container ${container}`);
   }
   const link = st.isSymbolicLink() ? readlinkSync(host) : '';
   const stat = { name: parts.at(-1) ?? '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget: link };
@@ -54,14 +55,14 @@ function statHeader(host: string, parts: string[]): string {
 async function archiveHead(ctx: Ctx): Promise<void> {
   await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
     const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
-    ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(host, parts) }).end();
+    ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(host, parts, ctx.params.id!) }).end();
   }, { withMounts: true });
 }
 
 async function archiveGet(ctx: Ctx): Promise<void> {
   await ctx.engine.containers.withRootfs(ctx.params.id!, async (rootfs) => {
     const { host, parts } = containerPath(rootfs, ctx.query.string('path') ?? '');
-    const header = statHeader(host, parts);
+    const header = statHeader(host, parts, ctx.params.id!);
     // The entries are named from the path's last part. The root's are "/bin", "/etc"…, as Docker
     // names them: the CLI puts its destination's name in front (cp ctr:/ out gives out/bin).
     const root = parts.length === 0;

@@ -240,7 +240,7 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     for (const line of ['A /data', 'A /data/sub/f', 'C /tmp', 'A /tmp/note.txt', 'D /bin/vi']) assert.ok(diff.includes(line), `${line} in ${diff.join(', ')}`);
     const cpMissing = await d.docker(['cp', 'web:/no/such', join(work, 'x')]);
     assert.notEqual(cpMissing.code, 0);
-    assert.match(cpMissing.stderr, /Could not find the file \/no\/such in container/);
+    assert.match(cpMissing.stderr, /Could not find the file \/no\/such in container web/);
     // a symlink in the container pointing at the host's /etc stays inside the container
     await ok('exec', 'web', 'ln', '-s', '/etc', '/tmp/etc-link');
     await ok('cp', join(work, 'note.txt'), 'web:/tmp/etc-link/');
