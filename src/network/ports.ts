@@ -157,7 +157,7 @@ async function ephemeralPort(group: PortBinding[], taken: PortBinding[], cursor:
     return true;
   };
   for (let i = 0; i < size; i++) {
-    const port = lo + ((start - lo + i) % size);
+    const port = lo + ((((start - lo + i) % size) + size) % size); // the cursor may lie outside a range changed since
     if (!(await free(port))) continue;
     cursor[key] = port + 1;
     return port;
