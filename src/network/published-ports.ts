@@ -20,10 +20,11 @@ export class PublishedPorts {
   constructor(private readonly state: NetworkState, private readonly firewall: Firewall, private readonly proxies: PortProxies, private readonly log: Logger) {}
 
   /**
-   * Publishes ports of a connected container with DNAT to its address on the network holding its
-   * default route. A port another container holds, or a host process has bound, is refused
-   * ("Bind for 0.0.0.0:8080 failed: port is already allocated"). A container with no such network
-   * (host, none, internal networks only) publishes nothing, as in Docker.
+   * Publishes ports of a connected container, forwarded to its address on the network holding its
+   * default route (DNAT for IPv4 bindings, a proxy for IPv6 ones). A port another container holds,
+   * or a host process has bound, is refused ("Bind for 0.0.0.0:8080 failed: port is already
+   * allocated"); so is one whose IPv6 listener cannot be opened after all. A container with no
+   * such network (host, none, internal networks only) publishes nothing, as in Docker.
    */
   async publish(containerId: string, ports: PortRequest[]): Promise<PortBinding[]> {
     const mine = this.state.endpointsOf(containerId);
