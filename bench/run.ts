@@ -248,6 +248,7 @@ const rows: Array<[string, string, string, 'lower' | 'higher']> = [
   ['setupMs', 'network set-up per container start (bridge minus none, median)', 'ms', 'lower'],
   ['c2cMBps', 'container → container over a user bridge (200 MB, httpd → wget)', 'MB/s', 'higher'],
   ['publishedMBps', 'host → published port on 127.0.0.1 (200 MB)', 'MB/s', 'higher'],
+  ['published6MBps', 'host → published port on [::1] (200 MB; berth and Docker: userland proxy)', 'MB/s', 'higher'],
   ['ctrRunRm', '`ctr run --rm IMAGE id true` on the supervisor socket (Docker column: containerd 1.6; median)', 'ms', 'lower'],
   ['supervisorRssMb', 'supervisor RSS, `--supervisor-only` with the image, no containers (Docker column: containerd)', 'MB', 'lower'],
   ['criPodStart', 'CRI pod start: RunPodSandbox + CreateContainer + StartContainer, CNI bridge (Docker column: containerd 1.6 CRI; median)', 'ms', 'lower'],

@@ -3,6 +3,7 @@
 // the manager's queue, after the state is changed.
 import { setSysctl } from './exec.js';
 import { applyRuleset, type FirewallModel } from './nftables.js';
+import { familyOf } from './ports.js';
 import type { NetworkState } from './state.js';
 import type { Logger, StoredNetwork } from './types.js';
 
@@ -24,7 +25,8 @@ export class Firewall {
     const bridges = networks.flatMap((n) => this.state.driver(n).firewall(n) ?? []);
     const dnat = Object.entries(this.state.ports).flatMap(([, p]) => {
       if (!networks.some((n) => n.id === p.network)) return [];
-      return p.bindings.map((b) => ({ proto: b.proto, hostIp: b.hostIp, hostPort: b.hostPort, containerIp: p.containerIp, containerPort: b.containerPort }));
+      // IPv6 bindings are not the kernel's: berthd's proxies forward them (port-proxies.ts).
+      return p.bindings.filter((b) => familyOf(b.hostIp) === 4).map((b) => ({ proto: b.proto, hostIp: b.hostIp, hostPort: b.hostPort, containerIp: p.containerIp, containerPort: b.containerPort }));
     });
     return { table: this.table, bridges, dnat };
   }

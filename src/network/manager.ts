@@ -4,7 +4,8 @@
 // the kernel is changed when it adds something (so a crash leaves nothing the state does not
 // know) and after it when it removes something (so a crash leaves something init() removes).
 // The pieces live beside it: state.ts, reconcile.ts (init), endpoints.ts, published-ports.ts,
-// firewall.ts, embedded-dns.ts, records.ts (API shapes); this file is the queue and the API.
+// firewall.ts, port-proxies.ts (IPv6 bindings), embedded-dns.ts, records.ts (API shapes); this
+// file is the queue and the API.
 import { BerthError, exists, invalid, notFound, precondition } from '../common/errors.js';
 import { BridgeDriver, checkIfName } from './drivers/bridge.js';
 import { HostDriver } from './drivers/host.js';
@@ -17,6 +18,7 @@ import { Firewall } from './firewall.js';
 import { defaultPool, pickSubnet, releaseOwner, resolveIpam } from './ipam.js';
 import { enclosingPrefix, parsePrefix } from './ipv4.js';
 import { checkTableName, removeTables } from './nftables.js';
+import { PortProxies } from './port-proxies.js';
 import { PublishedPorts } from './published-ports.js';
 import { endpointInfo, networkRecord, newNetwork } from './records.js';
 import { ensurePredefined, releaseDead, repairEndpoint, warnForeignDrops, type DefaultBridge, type LiveEndpoint } from './reconcile.js';
@@ -64,7 +66,7 @@ export class NetworkManager {
     this.drivers = new Map<string, NetworkDriver>([['bridge', bridge], ['host', new HostDriver()], ['null', new NullDriver()]]);
     this.state = new NetworkState(o.stateDir, this.drivers);
     this.firewall = new Firewall(this.table, this.state, this.log);
-    this.ports = new PublishedPorts(this.state, this.firewall, this.log);
+    this.ports = new PublishedPorts(this.state, this.firewall, new PortProxies(this.log), this.log);
     this.dns = new EmbeddedDns(this.state, this.log, o.resolvConf);
   }
 
@@ -74,7 +76,7 @@ export class NetworkManager {
    * Creates the predefined networks if missing and reconciles the kernel with the state: bridges
    * and addresses made again, endpoints of containers not in `liveEndpoints` released (veth,
    * address, DNS names, ports), live endpoints whose veth is gone plugged in again, the nftables
-   * tables rebuilt, embedded DNS servers started.
+   * tables rebuilt, the IPv6 listeners of published ports and the embedded DNS servers started.
    */
   init(liveEndpoints: LiveEndpoint[]): Promise<void> {
     return this.serial(async () => {
@@ -89,6 +91,10 @@ export class NetworkManager {
       }
       await this.firewall.enableForwarding();
       await this.firewall.apply();
+      // A port taken meanwhile by a host process cannot fail the start: its IPv4 DNAT still works.
+      for (const f of await this.ports.forwardIpv6()) {
+        this.log('warn', `published port [${f.port.hostIp}]:${f.port.hostPort}/${f.port.proto} of ${f.port.containerIp}:${f.port.containerPort} is not forwarded: ${f.error.message}`);
+      }
       for (const net of this.state.networks) await this.dns.start(net);
       this.initialized = true;
       await warnForeignDrops(this.table, this.state.networks, this.log);
@@ -231,7 +237,10 @@ export class NetworkManager {
       const portsGone = this.ports.forgetThrough(containerId, net);
       if (ep.defaultRoute) await moveDefaultRoute(this.state, containerId, this.log);
       this.state.save();
-      if (portsGone) await this.firewall.apply();
+      if (portsGone) {
+        await this.firewall.apply();
+        await this.ports.forwardIpv6();
+      }
     });
   }
 
@@ -278,9 +287,10 @@ export class NetworkManager {
 
   // ---- shutdown ------------------------------------------------------------------------------
 
-  /** Stops the DNS servers; links, rules and state stay (containers keep running). */
+  /** Stops the DNS servers and IPv6 port listeners; links, rules and state stay (containers keep running). */
   close(): Promise<void> {
     return this.serial(async () => {
+      await this.ports.stopForwardingIpv6();
       for (const net of this.state.networks) await this.dns.stop(net);
       this.initialized = false;
     });
@@ -289,6 +299,7 @@ export class NetworkManager {
   /** Removes everything berth made: veths, bridges, the nftables tables and the state (tests). */
   destroyAll(): Promise<void> {
     return this.serial(async () => {
+      await this.ports.stopForwardingIpv6();
       for (const net of this.state.networks) {
         await this.dns.stop(net);
         for (const ep of Object.values(net.endpoints)) await this.state.driver(net).leave(net, ep).catch((err: Error) => this.log('warn', err.message));

@@ -1,11 +1,13 @@
 // Published ports over the network state: which endpoint a container's ports are forwarded to,
-// host ports chosen (ports.ts) and recorded, and the firewall's DNAT brought in line. Every call
-// runs in the manager's queue; like the rest of the state, ports are saved before the rules that
-// add them are loaded and removed before the rules that drop them.
+// host ports chosen (ports.ts) and recorded, and the forwarding brought in line: the firewall's
+// DNAT for IPv4 bindings, berthd's proxies (port-proxies.ts) for IPv6 ones. Every call runs in
+// the manager's queue; like the rest of the state, ports are saved before the rules and listeners
+// that add them are made and removed before those that drop them.
 import { precondition } from '../common/errors.js';
 import { hostBindingIp } from './drivers/bridge.js';
 import type { Firewall } from './firewall.js';
-import { chooseBindings, normalizeRequests } from './ports.js';
+import type { PortProxies, ProxiedPort, ProxyFailure } from './port-proxies.js';
+import { allocatedError, chooseBindings, familyOf, ipv6Listenable, normalizeRequests, probeError } from './ports.js';
 import type { NetworkState } from './state.js';
 import type { Logger, PortBinding, PortRequest, StoredNetwork } from './types.js';
 
@@ -15,13 +17,14 @@ export class PublishedPorts {
   /** Where the next ephemeral port search starts, per protocol and address (ports.ts). */
   private readonly cursor: Record<string, number> = {};
 
-  constructor(private readonly state: NetworkState, private readonly firewall: Firewall, private readonly log: Logger) {}
+  constructor(private readonly state: NetworkState, private readonly firewall: Firewall, private readonly proxies: PortProxies, private readonly log: Logger) {}
 
   /**
-   * Publishes ports of a connected container with DNAT to its address on the network holding its
-   * default route. A port another container holds, or a host process has bound, is refused
-   * ("Bind for 0.0.0.0:8080 failed: port is already allocated"). A container with no such network
-   * (host, none, internal networks only) publishes nothing, as in Docker.
+   * Publishes ports of a connected container, forwarded to its address on the network holding its
+   * default route (DNAT for IPv4 bindings, a proxy for IPv6 ones). A port another container holds,
+   * or a host process has bound, is refused ("Bind for 0.0.0.0:8080 failed: port is already
+   * allocated"); so is one whose IPv6 listener cannot be opened after all. A container with no
+   * such network (host, none, internal networks only) publishes nothing, as in Docker.
    */
   async publish(containerId: string, ports: PortRequest[]): Promise<PortBinding[]> {
     const mine = this.state.endpointsOf(containerId);
@@ -35,7 +38,7 @@ export class PublishedPorts {
       return [];
     }
     const [net, ep] = target;
-    const wanted = normalizeRequests(ports, hostBindingIp(net));
+    const wanted = normalizeRequests(ports, hostBindingIp(net), await ipv6Listenable());
     const taken = Object.values(this.state.ports).flatMap((p) => p.bindings);
     const mineBefore = existing?.bindings ?? [];
     const { result, added } = await chooseBindings(wanted, taken, mineBefore, this.cursor);
@@ -45,11 +48,14 @@ export class PublishedPorts {
     this.state.save();
     try {
       await this.firewall.apply();
+      const [failed] = await this.forwardIpv6();
+      if (failed) throw failureError(failed);
     } catch (err) {
       if (before) this.state.ports[containerId] = before;
       else delete this.state.ports[containerId];
       this.state.save();
       await this.firewall.apply().catch(() => {});
+      await this.forwardIpv6();
       throw err;
     }
     return result;
@@ -60,6 +66,22 @@ export class PublishedPorts {
     delete this.state.ports[containerId];
     this.state.save();
     await this.firewall.apply();
+    await this.forwardIpv6();
+  }
+
+  /**
+   * Opens the IPv6 listeners of every published port and closes those of ports that are gone;
+   * returns the ones that could not be opened (the caller decides: publish undoes, init warns).
+   */
+  forwardIpv6(): Promise<ProxyFailure[]> {
+    const wanted: ProxiedPort[] = Object.values(this.state.ports).flatMap((p) =>
+      p.bindings.filter((b) => familyOf(b.hostIp) === 6).map((b) => ({ ...b, containerIp: p.containerIp })));
+    return this.proxies.sync(wanted);
+  }
+
+  /** Closes every IPv6 listener (the manager closing); the state keeps them for the next init(). */
+  stopForwardingIpv6(): Promise<void> {
+    return this.proxies.close();
   }
 
   /** The container's published ports (e.g. for inspect after a daemon restart). */
@@ -84,4 +106,10 @@ export class PublishedPorts {
       if (!net?.endpoints[cid]) delete this.state.ports[cid];
     }
   }
+}
+
+/** A listener that could not be opened after its port was probed free: someone took it meanwhile. */
+function failureError(f: ProxyFailure): Error {
+  const b = { proto: f.port.proto, containerPort: f.port.containerPort, hostIp: f.port.hostIp, hostPort: f.port.hostPort };
+  return f.error.code === 'EADDRINUSE' ? allocatedError(b) : probeError(b, f.error.code ?? f.error.message);
 }

@@ -57,8 +57,13 @@ describe('networks through the docker CLI', () => {
   it('publishes ports on the host (127.0.0.1, -P) and shows them in port and ps', async () => {
     await ok('run', '-d', '--name', 'pub', '-p', '8080:80', 'bb', ...serve('published'));
     await waitFor(async () => (await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'])).stdout === 'published\n', 10_000);
-    assert.equal(await ok('port', 'pub'), '80/tcp -> 0.0.0.0:8080');
-    assert.match(await ok('ps', '--filter', 'name=pub', '--format', '{{.Ports}}'), /0\.0\.0\.0:8080->80\/tcp/);
+    assert.equal(await ok('port', 'pub'), '80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080', 'as Docker: IPv4 and IPv6');
+    assert.equal(await ok('inspect', '-f', '{{json .NetworkSettings.Ports}}', 'pub'), '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}]}');
+    assert.equal(await ok('ps', '--filter', 'name=pub', '--format', '{{.Ports}}'), '0.0.0.0:8080->80/tcp, [::]:8080->80/tcp');
+    assert.equal((await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://[::1]:8080/'])).stdout, 'published\n', 'over IPv6');
+    await ok('run', '-d', '--name', 'pub6', '-p', '[::1]:8081:80', 'bb', ...serve('six'));
+    assert.equal(await ok('port', 'pub6'), '80/tcp -> [::1]:8081');
+    await waitFor(async () => (await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://[::1]:8081/'])).stdout === 'six\n', 10_000);
     const taken = await d.docker(['run', '-d', '-p', '8080:80', 'bb', 'sleep', '100']);
     assert.notEqual(taken.code, 0);
     assert.match(taken.stderr, /port is already allocated/);
@@ -82,6 +87,10 @@ describe('networks through the docker CLI', () => {
     await d.restart('kill');
     await waitFor(async () => (await fetch('front', 'http://web/')).stdout === 'hello-web\n', 10_000);
     assert.equal((await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/'])).stdout, 'published\n');
+    assert.equal((await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://[::1]:8080/'])).stdout, 'published\n', 'the IPv6 listener is back');
+    assert.equal((await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://[::1]:8081/'])).stdout, 'six\n');
+    await ok('rm', '-f', 'pub6');
+    assert.notEqual((await d.inHostNetns(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://[::1]:8081/'])).code, 0, 'closed with its container');
     await ok('run', '-d', '--name', 'late', '--network', 'front', 'bb', 'sleep', '1000');
     const late = await ok('inspect', '-f', '{{.NetworkSettings.Networks.front.IPAddress}}', 'late');
     assert.notEqual(late, before);

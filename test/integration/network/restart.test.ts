@@ -69,13 +69,14 @@ describe('daemon restart', () => {
     assert.deepEqual((await nslookup(cli.netns, 'site', gw)).addresses, [eWeb.IPAddress]);
     assert.equal(await eventually(() => wget(cli.netns, `http://${eWeb.IPAddress}/`)), 'still here\n');
     assert.equal(await eventually(() => wget(undefined, 'http://127.0.0.1:18088/')), 'still here\n');
-    assert.deepEqual(m2.publishedPorts(web.id), [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 18088 }]);
+    assert.deepEqual(m2.publishedPorts(web.id), [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 18088 }, { proto: 'tcp', containerPort: 80, hostIp: '::', hostPort: 18088 }]);
+    assert.equal(await wget(undefined, 'http://[::1]:18088/'), 'still here\n', 'its IPv6 listener is open again');
     // The dead container's port is free again.
     const next = env.container('next');
     const eNext = await m2.connect(net.Name, { containerId: next.id, containerName: 'next', netnsPath: next.netns });
     assert.ok(![eWeb.IPAddress, eCli.IPAddress].includes(eNext.IPAddress), `fresh address ${eNext.IPAddress}`);
     assert.notEqual(eNext.IPAddress, eDead.IPAddress, 'a released address is not handed out again at once');
-    assert.deepEqual(await m2.publish(next.id, [{ proto: 'tcp', containerPort: 80, hostPort: 18089 }]), [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 18089 }]);
+    assert.deepEqual(await m2.publish(next.id, [{ proto: 'tcp', containerPort: 80, hostPort: 18089 }]), [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 18089 }, { proto: 'tcp', containerPort: 80, hostIp: '::', hostPort: 18089 }]);
     assert.deepEqual((await nslookup(next.netns, 'web', gw)).addresses, [eWeb.IPAddress]);
     await m2.close();
   });
