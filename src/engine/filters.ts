@@ -11,3 +11,8 @@ export function labelMatches(labels: Record<string, string> | null | undefined, 
 export function labelsMatch(labels: Record<string, string> | null | undefined, filters: readonly string[] | undefined): boolean {
   return (filters ?? []).every((f) => labelMatches(labels, f));
 }
+
+/** A prune's label filters: every `label` holds and no `label!` does (Docker's "label!=key=value"). */
+export function pruneLabelsMatch(labels: Record<string, string> | null | undefined, filters: Record<string, readonly string[] | undefined>): boolean {
+  return labelsMatch(labels, filters.label) && !(filters['label!'] ?? []).some((f) => labelMatches(labels, f));
+}

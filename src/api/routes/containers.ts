@@ -6,7 +6,7 @@ import { readLogs, type LogOptions } from '../../engine/containers/logs.js';
 import { containerInspect, containerSummary, parseFilters, selectContainers } from '../../engine/containers/views.js';
 import type { WaitCondition } from '../../engine/containers/service.js';
 import { answerUpgrade, bridge, parseDetachKeys, readUpgradeBody } from '../attach.js';
-import { labelsMatch } from '../../engine/filters.js';
+import { pruneLabelsMatch } from '../../engine/filters.js';
 import { decodeBody } from '../decode.js';
 import { readJson, sendJson, sendNoContent, writeChunk } from '../http.js';
 import { CREATE_BODY } from '../shapes.js';
@@ -180,7 +180,7 @@ async function prune(ctx: Ctx): Promise<void> {
   let reclaimed = 0;
   for (const c of e.containers.list()) {
     if (c.State.Running || c.State.Restarting) continue;
-    if (!labelsMatch(c.Config.Labels, filters.label)) continue;
+    if (!pruneLabelsMatch(c.Config.Labels, filters)) continue;
     if (filters.until?.[0]) {
       const until = /^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0]);
       if (new Date(c.Created).getTime() >= until) continue;

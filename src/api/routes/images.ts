@@ -7,7 +7,7 @@ import { loadImages } from '../../engine/images/load.js';
 import { saveImages } from '../../engine/images/save.js';
 import { imageHistory, imageInspect, imageSummary } from '../../engine/images/views.js';
 import { parseFilters } from '../../engine/containers/views.js';
-import { labelsMatch } from '../../engine/filters.js';
+import { labelsMatch, pruneLabelsMatch } from '../../engine/filters.js';
 import { decodeBody } from '../decode.js';
 import { readJson, sendJson, startJsonStream, writeChunk } from '../http.js';
 import { CONTAINER_CONFIG } from '../shapes.js';
@@ -132,7 +132,7 @@ function prune(ctx: Ctx): void {
   const filters = parseFilters(ctx.query.string('filters') ?? null);
   const all = filters.dangling?.[0] === 'false' || filters.dangling?.[0] === '0';
   const until = filters.until?.[0] ? new Date(/^\d+$/.test(filters.until[0]) ? Number(filters.until[0]) * 1000 : Date.parse(filters.until[0])) : undefined;
-  const labels = filters.label?.length ? (l: Record<string, string>) => labelsMatch(l, filters.label) : undefined;
+  const labels = filters.label?.length || filters['label!']?.length ? (l: Record<string, string>) => pruneLabelsMatch(l, filters) : undefined;
   const r = ctx.engine.images.prune({ all, until, labels });
   ctx.engine.events.publish('image', 'prune', '', { reclaimed: String(r.SpaceReclaimed) });
   sendJson(ctx.res!, 200, { ImagesDeleted: r.ImagesDeleted.length ? r.ImagesDeleted : null, SpaceReclaimed: r.SpaceReclaimed });

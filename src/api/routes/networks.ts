@@ -2,7 +2,7 @@
 // the engine's network manager; containers' endpoints follow (a running container is plugged in
 // at once, a stopped one at its next start).
 import { invalid } from '../../common/errors.js';
-import { labelsMatch } from '../../engine/filters.js';
+import { labelsMatch, pruneLabelsMatch } from '../../engine/filters.js';
 import { parseFilters } from '../../engine/containers/views.js';
 import type { EndpointSettings } from '../../engine/containers/api-types.js';
 import { decodeBody } from '../decode.js';
@@ -62,7 +62,7 @@ async function prune(ctx: Ctx): Promise<void> {
   const deleted: string[] = [];
   const used = new Set(ctx.engine.containers.list().flatMap((c) => Object.keys(c.Networks)));
   for (const n of ctx.engine.networks.list()) {
-    if (PREDEFINED.has(n.Name) || used.has(n.Name) || Object.keys(n.Containers).length || !labelsMatch(n.Labels, f.label)) continue;
+    if (PREDEFINED.has(n.Name) || used.has(n.Name) || Object.keys(n.Containers).length || !pruneLabelsMatch(n.Labels, f)) continue;
     await ctx.engine.networks.remove(n.Id);
     ctx.engine.events.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
     deleted.push(n.Name);

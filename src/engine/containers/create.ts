@@ -2,6 +2,7 @@
 // them (moby's daemon/commit.go merge): the request wins, the image fills in; then the command
 // (Path, Args) and the checks Docker makes before anything is written.
 import { invalid } from '../../common/errors.js';
+import { checkRestartPolicy } from './restart-policy.js';
 import type { ImageConfig } from '../../image/config.js';
 import type { ContainerConfig, CreateBody, HealthConfig, HostConfig } from './api-types.js';
 
@@ -68,10 +69,8 @@ export function checkCreateBody(body: unknown): CreateBody {
   strings(h.CapAdd, 'HostConfig.CapAdd');
   strings(h.CapDrop, 'HostConfig.CapDrop');
   const policy = h.RestartPolicy?.Name ?? '';
-  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(policy)) throw invalid(`invalid restart policy: unknown policy '${policy}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  checkRestartPolicy(h.RestartPolicy);
   if (h.AutoRemove && policy && policy !== 'no') throw invalid('can\'t create \'AutoRemove\' container with restart policy');
-  if ((h.RestartPolicy?.MaximumRetryCount ?? 0) < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
-  if (h.RestartPolicy?.MaximumRetryCount && policy !== 'on-failure') throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
   for (const [field, v] of [['Memory', h.Memory], ['NanoCpus', h.NanoCpus], ['ShmSize', h.ShmSize]] as const) {
     if (v !== undefined && (typeof v !== 'number' || v < 0 || !Number.isFinite(v))) throw invalid(`invalid ${field}: ${String(v)}`);
   }

@@ -2,11 +2,21 @@
 // that exits is restarted after a delay that doubles with each quick exit (100 ms … 1 min) and
 // starts over once a run lasted 10 s, as Docker does. The scheduler only keeps the timers;
 // pending-restarts.ts records the state, and the container service does the start when one is due.
+import { invalid } from '../../common/errors.js';
+import type { RestartPolicy } from './api-types.js';
 import type { ContainerRecord } from './record.js';
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 60_000;
 const RUN_RESETS_BACKOFF_MS = 10_000;
+
+/** Docker's checks of a policy, at create and at update. */
+export function checkRestartPolicy(p: RestartPolicy | undefined): void {
+  const name = p?.Name ?? '';
+  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  if ((p?.MaximumRetryCount ?? 0) < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+  if (p?.MaximumRetryCount && name !== 'on-failure') throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+}
 
 /** Whether the policy restarts `c` after it exited with `status` (a user's stop never does). */
 export function shouldRestart(c: ContainerRecord, status: number): boolean {

@@ -31,7 +31,7 @@ import { restoreContainers } from './restore.js';
 import { refreshLinkingHosts, runRootfs, unmountRun, writeRunBundle } from './run-bundle.js';
 import { clearInterruptedStart, deleteTask, releaseNetwork, releaseVolumes } from './run-teardown.js';
 import { PendingRestarts } from './pending-restarts.js';
-import { shouldRestart } from './restart-policy.js';
+import { checkRestartPolicy, shouldRestart } from './restart-policy.js';
 import { signalNumber } from './signals.js';
 import { killAfterTimeout, sendStopSignal, type StopOptions } from './stop-signal.js';
 import { StartHooks } from './start-hooks.js';
@@ -249,10 +249,19 @@ export class ContainerService {
     return { running: true, c, pid: c.State.Pid, exited };
   }
 
-  /** POST /containers/{id}/kill. */
+  /** POST /containers/{id}/kill; its errors as Docker's ("Cannot kill container: REF: …"). */
   async kill(ref: string, signal?: string): Promise<void> {
-    const c = this.get(ref);
-    if (!c.State.Running) throw precondition(`Container ${c.ID} is not running`);
+    const cannot = (err: unknown): never => {
+      if (err instanceof BerthError) throw new BerthError(err.code, `Cannot kill container: ${ref}: ${err.message}`);
+      throw err;
+    };
+    let c: ContainerRecord;
+    try {
+      c = this.get(ref);
+      if (!c.State.Running) throw precondition(`Container ${c.ID} is not running`);
+    } catch (err) {
+      return cannot(err);
+    }
     const sig = signalNumber(signal, 9);
     if (sig === 9 || sig === 15) {
       c.ManuallyStopped = true;
@@ -289,16 +298,17 @@ export class ContainerService {
     this.event(c, 'unpause');
   }
 
-  /** POST /containers/{id}/wait: the exit status once the condition holds. */
-  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  /**
+   * POST /containers/{id}/wait: the exit status once the condition holds. An unknown container or
+   * condition throws at once, not in the promise: the route sends its headers before the wait.
+   */
+  wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const c = this.get(ref);
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
     const result = (status: number) => ({ StatusCode: status, Error: null });
-    if (condition === 'removed') {
-      return result(await this.exits.removal(c.ID));
-    }
-    if (condition === 'not-running' && !c.State.Running && !c.State.Restarting) return result(c.State.ExitCode);
-    return result(await this.exits.nextExit(c.ID));
+    if (condition === 'removed') return this.exits.removal(c.ID).then(result);
+    if (condition === 'not-running' && !c.State.Running && !c.State.Restarting) return Promise.resolve(result(c.State.ExitCode));
+    return this.exits.nextExit(c.ID).then(result);
   }
 
   /** DELETE /containers/{id}; `volumes` (-v) also removes its anonymous volumes. */
@@ -311,7 +321,9 @@ export class ContainerService {
     const c = this.deps.store.find(id);
     if (!c) return;
     if (c.State.Running && !opts.force) {
-      throw precondition(`You cannot remove a ${c.State.Paused ? 'paused' : 'running'} container ${c.ID}. Stop the container before attempting removal or force remove`);
+      throw precondition(c.State.Paused
+        ? `You cannot remove a paused container ${c.ID}. Unpause and then stop the container before attempting removal or force remove`
+        : `You cannot remove a running container ${c.ID}. Stop the container before attempting removal or force remove`);
     }
     this.restarts.cancel(c.ID);
     if (c.State.Running) {
@@ -372,6 +384,7 @@ export class ContainerService {
   /** POST /containers/{id}/update: new limits, live when it runs, and a new restart policy. */
   async update(ref: string, resources: Resources, host: HostConfig): Promise<void> {
     const c = this.get(ref);
+    if (host.RestartPolicy) checkRestartPolicy(host.RestartPolicy);
     if (host.RestartPolicy?.Name && c.HostConfig.AutoRemove && host.RestartPolicy.Name !== 'no') throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
     // As Docker: a memory limit above the swap limit already set needs a new swap limit with it.
     const swap = c.HostConfig.MemorySwap ?? 0;

@@ -7,11 +7,11 @@ export function signalNumber(sig: string | number | undefined, fallback = 15): n
   if (sig === undefined || sig === '') return fallback;
   if (typeof sig === 'number' || /^\d+$/.test(sig)) {
     const n = Number(sig);
-    if (n < 1 || n > 64) throw invalid(`invalid signal: ${sig}`);
+    if (n < 1 || n > 64) throw invalid(`Invalid signal: ${sig}`);
     return n;
   }
   const name = sig.toUpperCase().startsWith('SIG') ? sig.toUpperCase() : `SIG${sig.toUpperCase()}`;
   const n = (osConstants.signals as Record<string, number>)[name];
-  if (!n) throw invalid(`invalid signal: ${sig}`);
+  if (!n) throw invalid(`Invalid signal: ${sig}`);
   return n;
 }

@@ -201,6 +201,24 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     await ok('rm', '-f', none);
   });
 
+  it('refuses as Docker: wait on a missing container, a bad restart policy on update, kill of a stopped one, rm of a paused one; prune honours label!', async () => {
+    const waitMissing = await d.docker(['wait', 'no-such-container']);
+    assert.match(waitMissing.stderr, /No such container: no-such-container/);
+    const id = await ok('run', '-d', '--network', 'none', 'bb', 'sleep', '100');
+    assert.match((await d.docker(['update', '--restart', 'bogus', id])).stderr, /invalid restart policy/);
+    await ok('pause', id);
+    assert.match((await d.docker(['rm', id])).stderr, /You cannot remove a paused container [0-9a-f]{64}\. Unpause and then stop the container before attempting removal or force remove/);
+    await ok('unpause', id);
+    await ok('stop', '-t', '0', id);
+    assert.match((await d.docker(['kill', id])).stderr, new RegExp(`Cannot kill container: ${id}: Container [0-9a-f]{64} is not running`));
+    await ok('rm', id);
+    const kept = await ok('create', '-l', 'keep=1', 'bb', 'true');
+    const gone = await ok('create', 'bb', 'true');
+    await ok('container', 'prune', '-f', '--filter', 'label!=keep=1');
+    assert.equal((await d.docker(['inspect', '--type', 'container', gone])).code, 1, 'pruned');
+    await ok('rm', kept);
+  });
+
   it('networks: a user network with DNS by name, a published port, connect and disconnect', async () => {
     await ok('network', 'create', '--subnet', '10.123.0.0/24', '--label', 'team=web', 'front');
     assert.equal(await ok('network', 'ls', '--filter', 'label=team=web', '--format', '{{.Name}} {{.Driver}}'), 'front bridge');
