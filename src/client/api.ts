@@ -133,6 +133,9 @@ export class DockerApi {
   pauseContainer = (id: string) => this.client.call('POST', `/containers/${enc(id)}/pause`);
   unpauseContainer = (id: string) => this.client.call('POST', `/containers/${enc(id)}/unpause`);
   renameContainer = (id: string, name: string) => this.client.call('POST', `/containers/${enc(id)}/rename`, { query: { name } });
+  /** Resource limits and the restart policy; the daemon's warnings come back. */
+  updateContainer = (id: string, body: Record<string, unknown>) =>
+    this.client.json<{ Warnings?: string[] | null }>('POST', `/containers/${enc(id)}/update`, { body });
   /** Resolves when the response headers arrive; the body (the exit status) comes at the condition. */
   waitContainer = (id: string, condition?: 'not-running' | 'next-exit' | 'removed') =>
     this.client.request('POST', `/containers/${enc(id)}/wait`, { query: { condition } });

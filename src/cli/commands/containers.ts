@@ -4,12 +4,13 @@ import type { Readable } from 'node:stream';
 import { readText } from '../../client/engine.js';
 import { demux } from '../../client/streams.js';
 import { fullName, parseImageRef } from '../../client/reference.js';
+import { ApiError } from '../../client/errors.js';
 import { BerthError } from '../../common/errors.js';
 import type { DockerApi } from '../../client/api.js';
-import type { Command } from '../command.js';
+import { FAILED, type Command } from '../command.js';
 import { tabwrite } from '../output/tabwriter.js';
 import { writeOutput } from './images.js';
-import { forEachArg, refuseTerminal, toApiTimestamp } from './util.js';
+import { errorText, forEachArg, refuseTerminal, toApiTimestamp } from './util.js';
 
 /** stop and restart: the same flags, one call per container. */
 function stopLike(name: 'stop' | 'restart', summary: string, call: (api: DockerApi, container: string, o: { t?: number; signal?: string }) => Promise<unknown>): Command {
@@ -108,7 +109,14 @@ export const renameCommand: Command = {
     const [oldName, newName] = [args[0]!.trim(), args[1]!.trim().replace(/^\/+/, '')];
     if (!oldName || !newName) throw new BerthError('INVALID_ARGUMENT', 'Error: Neither old nor new names may be empty');
     const api = await ctx.api();
-    await api.renameContainer(oldName, newName);
+    try {
+      await api.renameContainer(oldName, newName);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // As docker: the daemon's words, then which rename failed.
+      ctx.stderr.write(`${errorText(err)}\nError: failed to rename container named ${oldName}\n`);
+      throw FAILED;
+    }
   },
 };
 

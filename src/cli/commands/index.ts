@@ -18,6 +18,7 @@ import { networkCommand } from './network.js';
 import { psCommand } from './ps.js';
 import { statsCommand } from './stats.js';
 import { containerPruneCommand, dfCommand, eventsCommand, infoCommand, systemPruneCommand, versionCommand } from './system.js';
+import { updateCommand } from './update.js';
 import { volumeCommand } from './volume.js';
 
 const as = (cmd: Command, name: string, aliases: string[] = []): Command => ({ ...cmd, name, aliases });
@@ -29,7 +30,7 @@ const containerGroup: Command = {
     attachCommand, buildCommand, commitCommand, cpCommand, createCommand, diffCommand, execCommand, exportCommand, kindInspectCommand('container'),
     killCommand, logsCommand, as(psCommand, 'ls', ['ps', 'list']), pauseCommand, portCommand, containerPruneCommand, renameCommand,
     restartCommand, as(rmCommand, 'rm', ['remove']), runCommand, startCommand, statsCommand, stopCommand, topCommand, unpauseCommand,
-    waitCommand,
+    updateCommand, waitCommand,
   ],
 };
 
@@ -55,5 +56,5 @@ export const commands: Command[] = [
   attachCommand, buildCommand, commitCommand, cpCommand, createCommand, diffCommand, eventsCommand, execCommand, exportCommand, historyCommand,
   imagesCommand, importCommand, infoCommand, inspectCommand, killCommand, loadCommand, loginCommand, logoutCommand, logsCommand,
   pauseCommand, portCommand, psCommand, pullCommand, pushCommand, renameCommand, restartCommand, rmCommand, rmiCommand, runCommand,
-  saveCommand, startCommand, statsCommand, stopCommand, tagCommand, topCommand, unpauseCommand, versionCommand, waitCommand,
+  saveCommand, startCommand, statsCommand, stopCommand, tagCommand, topCommand, unpauseCommand, updateCommand, versionCommand, waitCommand,
 ];

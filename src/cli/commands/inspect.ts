@@ -28,6 +28,12 @@ async function inspectAny(api: DockerApi, name: string, kinds: ObjectKind[], siz
   throw new BerthError('NOT_FOUND', kinds.length === 1 ? `Error: No such ${notFoundText[kinds[0]!]}: ${name}` : `Error: No such object: ${name}`);
 }
 
+/** A JSON.parse reviver that gives each object its keys in sorted order. */
+function sortedKeys(_key: string, v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 async function runInspect(ctx: Context, names: string[], kinds: ObjectKind[], format: string | undefined, size: boolean): Promise<number> {
   const api = await ctx.api();
   const found: string[] = [];
@@ -42,7 +48,8 @@ async function runInspect(ctx: Context, names: string[], kinds: ObjectKind[], fo
   }
   if (format) {
     const tmpl = format === 'json' ? '{{json .}}' : format;
-    for (const item of found) ctx.stdout.write(`${renderOne(tmpl, JSON.parse(item))}\n`);
+    // As the docker CLI: the JSON is decoded into Go maps, whose keys json and range give in order.
+    for (const item of found) ctx.stdout.write(`${renderOne(tmpl, JSON.parse(item, sortedKeys))}\n`);
   } else {
     ctx.stdout.write(`${found.length ? indentJson(`[${found.join(',')}]`) : '[]'}\n`);
   }

@@ -159,6 +159,21 @@ describe('berth container commands', { skip: !haveDockerd() && 'dockerd not inst
     assert.deepEqual([stopMissing.code, stopMissing.stderr], [1, 'Error response from daemon: No such container: nosuch\n']);
   });
 
+  it('update and rename errors as docker: the flags given, each name printed, the daemon\'s refusals', async () => {
+    await h.ok(['run', '-d', '--name', 'upd', '--network', 'none', 'busybox', 'sleep', '300']);
+    const fields = '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{json .HostConfig.RestartPolicy}}';
+    for (const args of [['update', '-m', '64m', '--memory-swap', '128m', '--cpus', '0.5', '--restart', 'on-failure:2', 'upd'], ['container', 'update', '--pids-limit', '20', 'upd'],
+      ['update', 'upd'], ['update', '--restart', 'bogus', 'upd'], ['update', '-m', '512m', 'upd'], ['update', '--cpu-shares', '512', 'upd', 'nosuch'], ['rename', 'upd', 'upd']]) {
+      const b = await h.berth(args);
+      const before = await h.ok(['inspect', '-f', fields, 'upd']);
+      const d = await h.docker(args);
+      assert.deepEqual([b.code, b.stdout, b.stderr], [d.code, d.stdout, d.stderr], args.join(' '));
+      assert.equal(await h.ok(['inspect', '-f', fields, 'upd']), before, `${args.join(' ')}: docker's run found the same state`);
+    }
+    assert.equal(await h.ok(['inspect', '-f', fields, 'upd']), '67108864 134217728 500000000 20 {"MaximumRetryCount":2,"Name":"on-failure"}\n');
+    await h.ok(['rm', '-f', 'upd']);
+  });
+
   it('inspect -f reads the raw fields as docker does', async () => {
     for (const f of ['{{.State.Status}}', '{{.Config.Image}}', '{{.NetworkSettings.IPAddress}}', '{{json .Config.Env}}', '{{.Name}} {{.HostConfig.NetworkMode}}',
       '{{range .Config.Env}}{{.}};{{end}}', '{{index .Config.Labels "suite"}}', '{{.State.Pid | printf "%d" | len | lt 0}}', '{{json .Config.Labels}}']) {
