@@ -7,7 +7,7 @@
 // driver name) comes with the target; everything else must hold for both engines.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -412,11 +412,28 @@ export function dockerCliSession(start: () => Promise<SessionTarget>): void {
     for (const a of ['create', 'start', 'health_status: unhealthy', 'health_status: healthy']) assert.ok(events.split('\n').includes(a), `${a} in ${events}`);
     // Without --since or --until only new events come: docker-compose's `logs -f` looks up each
     // container a replayed "start" names, and fails on one removed since.
-    const live = d.docker(['events', '--filter', 'container=hc', '--filter', 'event=create', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}'], { timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 2000)); // the CLI has subscribed by then
-    await ok('pause', 'hc');
-    await ok('unpause', 'hc');
-    const seen = (await live).stdout;
+    // Read as it streams, until the unpause shows (or 30 s): a slow daemon's pause and unpause
+    // may take longer than any fixed time given to the whole command.
+    const live = spawn('docker', ['-H', d.host, 'events', '--filter', 'container=hc', '--filter', 'event=create', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}']);
+    let seen = '';
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30_000);
+      live.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('unpause\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 2000)); // the CLI has subscribed by then
+      await ok('pause', 'hc');
+      await ok('unpause', 'hc');
+      await done;
+    } finally {
+      live.kill();
+    }
     assert.equal(seen, 'pause\nunpause\n', `new events only: ${JSON.stringify(seen)}`);
     await ok('rm', '-f', 'hc');
   });
