@@ -121,16 +121,24 @@ export function sortKeys<T>(o: Record<string, T>): Record<string, T> {
 }
 
 /** "no", "always", "unless-stopped", "on-failure[:N]". */
-export function parseRestartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
+/**
+ * `--restart NAME[:COUNT]`. `run`/`create` check the policy as the docker CLI does; `update`
+ * (`knownOnly: false`) checks only the format, as docker's ParseRestartPolicy, and leaves the
+ * name for the daemon to judge.
+ */
+export function parseRestartPolicy(v: string, o: { knownOnly?: boolean } = {}): { Name: string; MaximumRetryCount: number } {
+  const knownOnly = o.knownOnly ?? true;
   if (v === '') return { Name: '', MaximumRetryCount: 0 };
-  const [name, count, ...extra] = v.split(':');
+  const [name = '', count, ...extra] = v.split(':');
   if (extra.length) fail(`invalid restart policy format: ${v}`);
-  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name!)) fail(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  if (knownOnly && !['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) fail(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  if (!knownOnly && count !== undefined && name === '') fail('invalid restart policy format: no policy provided before colon');
   if (count !== undefined) {
-    if (name !== 'on-failure') fail(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-    if (!/^\d+$/.test(count)) fail(`invalid restart policy format: maximum retry count must be an integer`);
+    if (knownOnly && name !== 'on-failure') fail(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    // docker's Atoi: update passes a negative count on for the daemon to refuse
+    if (!(knownOnly ? /^\d+$/ : /^-?\d+$/).test(count)) fail(`invalid restart policy format: maximum retry count must be an integer`);
   }
-  return { Name: name!, MaximumRetryCount: count ? Number(count) : 0 };
+  return { Name: name, MaximumRetryCount: count ? Number(count) : 0 };
 }
 
 export function parseUlimit(v: string): { Name: string; Hard: number; Soft: number } {

@@ -3,38 +3,21 @@
 // printed once updated, the daemon's warnings go to stderr.
 import { BerthError } from '../../common/errors.js';
 import type { Command } from '../command.js';
-import { bytesFlag } from './container-opts.js';
+import { bytesFlag, containerFlags } from './container-opts.js';
+import { parseRestartPolicy } from './container-parse.js';
 import { forEachArg } from './util.js';
 
-/** NAME[:COUNT], its format checked only: the daemon says whether the policy is one it knows (docker's ParseRestartPolicy). */
-function restartPolicy(v: string): { Name: string; MaximumRetryCount: number } {
-  const [name = '', count] = v.split(/:(.*)/s);
-  if (count !== undefined && name === '') throw new BerthError('INVALID_ARGUMENT', 'invalid restart policy format: no policy provided before colon');
-  if (count && !/^-?\d+$/.test(count)) throw new BerthError('INVALID_ARGUMENT', 'invalid restart policy format: maximum retry count must be an integer');
-  return { Name: name, MaximumRetryCount: count ? Number(count) : 0 };
-}
+/** `update`'s flags: those of `run` that change a running container's limits, docker's set. */
+const UPDATE_FLAGS = ['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-shares', 'cpus', 'cpuset-cpus', 'cpuset-mems',
+  'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'restart'];
 
 export const updateCommand: Command = {
   name: 'update',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   summary: 'Update configuration of one or more containers',
   aliasPaths: ['container update', 'update'],
-  flags: [
-    { name: 'blkio-weight', type: 'int', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable', valueName: 'uint16' },
-    { name: 'cpu-period', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-    { name: 'cpu-quota', type: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-    { name: 'cpu-rt-period', type: 'int', help: 'Limit the CPU real-time period in microseconds' },
-    { name: 'cpu-rt-runtime', type: 'int', help: 'Limit the CPU real-time runtime in microseconds' },
-    { name: 'cpu-shares', short: 'c', type: 'int', help: 'CPU shares (relative weight)' },
-    { name: 'cpus', type: 'float', help: 'Number of CPUs' },
-    { name: 'cpuset-cpus', type: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
-    { name: 'cpuset-mems', type: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-    { name: 'memory', short: 'm', type: 'string', help: 'Memory limit', valueName: 'bytes' },
-    { name: 'memory-reservation', type: 'string', help: 'Memory soft limit', valueName: 'bytes' },
-    { name: 'memory-swap', type: 'string', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap', valueName: 'bytes' },
-    { name: 'pids-limit', type: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
-    { name: 'restart', type: 'string', help: 'Restart policy to apply when a container exits' },
-  ],
+  // run's definitions, but without its defaults: only what is given is sent (`--restart` is "no" for run).
+  flags: containerFlags.filter((d) => UPDATE_FLAGS.includes(d.name)).map(({ default: _default, ...d }) => d),
   minArgs: 1,
   run: async (ctx, f, args) => {
     if (f.changed.size === 0) throw new BerthError('INVALID_ARGUMENT', 'you must provide one or more flags when using this command');
@@ -48,7 +31,7 @@ export const updateCommand: Command = {
     if (f.has('cpus')) body.NanoCpus = Math.round((f.values.get('cpus') as number) * 1e9);
     if (f.has('cpuset-cpus')) body.CpusetCpus = f.str('cpuset-cpus');
     if (f.has('cpuset-mems')) body.CpusetMems = f.str('cpuset-mems');
-    if (f.has('restart')) body.RestartPolicy = restartPolicy(f.str('restart') ?? '');
+    if (f.has('restart')) body.RestartPolicy = parseRestartPolicy(f.str('restart') ?? '', { knownOnly: false });
     const api = await ctx.api();
     const warnings: string[] = [];
     const code = await forEachArg(ctx, args, async (name) => {
